@@ -1,0 +1,67 @@
+"""One exception tree for Kenning; the API maps it to HTTP statuses in one place.
+
+    KenningError
+    ├── InvalidInputError          the caller sent something unusable (400)
+    │   ├── UnsupportedFormatError a file type no parser handles
+    │   ├── FileTooLargeError      over the configured size limit
+    │   └── InvalidFilterError     a filter that does not fit the grammar
+    ├── ParseError                 a file that claims a format but cannot be read
+    │   └── EncryptedFileError     password-protected
+    ├── NotFoundError              no such document / resource (404)
+    ├── StoreError                 the store is unusable (corrupt, wrong schema)
+    ├── ModelError                 an embedding or generation model failed
+    │   └── RemoteModelError       an OpenAI-compatible server answered badly or not at all
+    └── ConfigurationError         settings that cannot work (missing extra, bad path)
+"""
+
+from __future__ import annotations
+
+
+class KenningError(Exception):
+    """Base of every error Kenning raises on purpose."""
+
+
+class InvalidInputError(KenningError):
+    pass
+
+
+class UnsupportedFormatError(InvalidInputError):
+    pass
+
+
+class FileTooLargeError(InvalidInputError):
+    pass
+
+
+class InvalidFilterError(InvalidInputError):
+    pass
+
+
+class ParseError(KenningError):
+    pass
+
+
+class EncryptedFileError(ParseError):
+    pass
+
+
+class NotFoundError(KenningError):
+    pass
+
+
+class StoreError(KenningError):
+    pass
+
+
+class ModelError(KenningError):
+    pass
+
+
+class RemoteModelError(ModelError):
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ConfigurationError(KenningError):
+    pass

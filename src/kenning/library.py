@@ -1,0 +1,67 @@
+"""``Kenning``: the typed Python entry point integrators use (``from kenning import Kenning``).
+
+A thin facade over the same components the CLI and API use, so the three never drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Self
+
+from kenning.pipelines.indexing import IngestReport, ProgressCallback
+from kenning.retrieval.hybrid import SearchResult
+from kenning.settings import SearchMode, Settings
+from kenning.types import DEFAULT_TENANT, Acl, Principal, SearchFilter
+from kenning.wiring import Components
+
+
+class Kenning:
+    """A knowledge base in a data directory: ingest files, search them.
+
+    >>> kb = Kenning(data_dir="/tmp/kb")                       # doctest: +SKIP
+    >>> kb.ingest(["handbook/"]).added                         # doctest: +SKIP
+    >>> kb.search("parental leave").hits[0].chunk.text         # doctest: +SKIP
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, settings: Settings | None = None) -> None:
+        settings = settings or Settings()
+        if data_dir is not None:
+            settings = settings.model_copy(update={"data_dir": Path(data_dir)})
+        self.settings = settings
+        self.components = Components(settings)
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        tenant: str = DEFAULT_TENANT,
+        acl: Acl | None = None,
+        sync: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        return self.components.indexer.ingest_paths(
+            [Path(p) for p in paths], tenant=tenant, acl=acl, sync=sync, on_progress=on_progress
+        )
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: SearchMode | None = None,
+        principal: Principal | None = None,
+        filter: SearchFilter | None = None,
+    ) -> SearchResult:
+        return self.components.retriever.search(
+            query, principal=principal or Principal.system(), k=k, mode=mode, filter=filter
+        )
+
+    def close(self) -> None:
+        self.components.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

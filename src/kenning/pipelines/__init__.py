@@ -1,0 +1,1 @@
+"""Plain compositions of the stages: indexing (and, later, answering)."""

@@ -1,0 +1,82 @@
+"""The retriever: keyword and dense legs, each pre-filtered by ACL, fused into one ranking.
+
+Each leg asks the store for ``candidates`` hits under the same principal and filter, so
+fusion only ever sees chunks the caller may read. Identical passages (the same text
+indexed from two files) are collapsed to the best-ranked one so they do not crowd out
+other evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from kenning.embedding.base import Embedder, embed_one
+from kenning.retrieval.fusion import convex_combination, reciprocal_rank_fusion
+from kenning.settings import FusionMethod, RetrievalSettings, SearchMode
+from kenning.store.base import Store
+from kenning.types import Hit, Principal, SearchFilter
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """Ranked hits plus how long each stage took (seconds), for metrics and benchmarks."""
+
+    hits: list[Hit]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever:
+    def __init__(self, store: Store, embedder: Embedder, settings: RetrievalSettings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+
+    def search(
+        self,
+        query: str,
+        *,
+        principal: Principal,
+        k: int = 10,
+        mode: SearchMode | None = None,
+        filter: SearchFilter | None = None,
+    ) -> SearchResult:
+        mode = mode or self.settings.mode
+        timings: dict[str, float] = {}
+        depth = max(k, self.settings.candidates) if mode is SearchMode.HYBRID else k
+        legs: list[list[Hit]] = []
+        if mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
+            started = time.perf_counter()
+            legs.append(self.store.keyword_search(query, principal=principal, k=depth,
+                                                  filter=filter))
+            timings["keyword"] = time.perf_counter() - started
+        if mode in (SearchMode.DENSE, SearchMode.HYBRID):
+            started = time.perf_counter()
+            vector = embed_one(self.embedder, query)
+            timings["embed_query"] = time.perf_counter() - started
+            started = time.perf_counter()
+            legs.append(self.store.dense_search(vector.tolist(), principal=principal, k=depth,
+                                                filter=filter))
+            timings["dense"] = time.perf_counter() - started
+        started = time.perf_counter()
+        fused = self._fuse(legs) if len(legs) > 1 else legs[0]
+        hits = _dedupe(fused)[:k]
+        timings["fusion"] = time.perf_counter() - started
+        return SearchResult(hits=hits, timings=timings)
+
+    def _fuse(self, legs: list[list[Hit]]) -> list[Hit]:
+        if self.settings.fusion is FusionMethod.CONVEX:
+            alpha = self.settings.convex_alpha
+            return convex_combination(legs, weights=[1.0 - alpha, alpha])
+        return reciprocal_rank_fusion(legs, k=self.settings.rrf_k)
+
+
+def _dedupe(hits: list[Hit]) -> list[Hit]:
+    seen: set[str] = set()
+    unique = []
+    for hit in hits:
+        key = hit.chunk.text.strip()
+        if key not in seen:
+            seen.add(key)
+            unique.append(hit)
+    return unique

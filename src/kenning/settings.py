@@ -1,0 +1,91 @@
+"""Typed settings: one nested section per stage, read from ``KENNING_*`` env variables.
+
+Nested fields use a double underscore: ``KENNING_EMBEDDING__BACKEND=openai``. Secrets are
+``SecretStr`` so they never print. The data directory is the one piece of state every
+command shares; ``--data-dir`` on the CLI overrides ``KENNING_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EmbeddingBackend(StrEnum):
+    LOCAL = "local"
+    OPENAI = "openai"
+
+
+class FusionMethod(StrEnum):
+    RRF = "rrf"
+    CONVEX = "convex"
+
+
+class SearchMode(StrEnum):
+    KEYWORD = "keyword"
+    DENSE = "dense"
+    HYBRID = "hybrid"
+
+
+class IngestSettings(BaseModel):
+    max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    """Files above this are refused with a per-file error (they are never read whole)."""
+
+
+class ChunkingSettings(BaseModel):
+    max_tokens: int = Field(default=256, ge=32, le=8192)
+    """Upper bound in the embedder's own tokens, special tokens included (MiniLM: 256)."""
+    target_tokens: int = Field(default=200, ge=16)
+    """Chunks are packed from whole blocks up to about this size."""
+
+
+class EmbeddingSettings(BaseModel):
+    backend: EmbeddingBackend = EmbeddingBackend.LOCAL
+    quantized: bool = False
+    """Use the int8 dynamically-quantised ONNX graph (faster; see bench/results)."""
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    threads: int = Field(default=0, ge=0)
+    """ONNX Runtime intra-op threads; 0 lets it use every core."""
+    base_url: str = "http://127.0.0.1:8080/v1"
+    model: str = "all-MiniLM-L6-v2"
+    api_key: SecretStr | None = None
+    dimensions: int = 384
+    timeout_s: float = 30.0
+
+
+class RetrievalSettings(BaseModel):
+    mode: SearchMode = SearchMode.HYBRID
+    fusion: FusionMethod = FusionMethod.RRF
+    rrf_k: int = Field(default=60, ge=1)
+    convex_alpha: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Weight of the dense leg in convex fusion (keyword gets 1 - alpha)."""
+    candidates: int = Field(default=100, ge=1, le=10_000)
+    """How many hits each leg contributes to fusion."""
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("kenning", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KENNING_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    ingest: IngestSettings = IngestSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "kenning.db"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

@@ -1,0 +1,107 @@
+"""The Store interface: documents, chunks, vectors and ACLs, with filtered search.
+
+Contract (every backend passes ``tests/store/contract.py``):
+
+Identity and writes
+- A document is identified by ``Document.id`` (stable per tenant and source). Writing a
+  document with ``replace_documents`` replaces it *atomically*: afterwards a reader sees
+  either the old chunks or the new ones, never both and never neither, even if the process
+  is killed mid-write. Several documents may be written in one call; each is atomic.
+- ``delete_documents`` removes documents with their chunks, vectors and ACL entries.
+  Deleted documents never come back in search results.
+- Every write bumps a revision, so caches (the dense index) know to refresh.
+
+Search
+- ``keyword_search`` ranks chunks by BM25 over ``indexed_text``; ``dense_search`` by
+  cosine similarity to a unit-length query vector. Both return at most ``k`` ``Hit``s, best
+  first, with scores where higher is better.
+- Both are *pre-filtered*: only chunks of the principal's tenant whose document ACL admits
+  the principal, ANDed with the caller's ``SearchFilter``, are candidates. Filtering happens
+  inside the query, so a selective filter never loses recall (no post-filter of a top-k).
+- Another tenant's data is never returned, whatever the filter says.
+
+Errors
+- ``StoreError`` for an unusable store (corrupt file, newer schema, another embedding
+  model than the one the index was built with); ``InvalidFilterError`` for a bad filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from kenning.embedding.base import Vectors
+from kenning.types import Acl, Chunk, ChunkDraft, Document, Hit, Principal, SearchFilter
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentWrite:
+    """One document with its chunks and their vectors (one row per chunk, same order)."""
+
+    document: Document
+    chunks: Sequence[ChunkDraft]
+    vectors: Vectors
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """What incremental sync needs to know about a stored document, without its text."""
+
+    document_id: str
+    content_hash: str
+    acl: Acl
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    documents: int
+    chunks: int
+    tenants: int
+
+
+class Store(Protocol):
+    def warm_up(self) -> None:
+        """Open (and create or migrate) the store. Idempotent."""
+
+    def close(self) -> None: ...
+
+    def bind_embedder(self, name: str, dimensions: int) -> None:
+        """Record which embedding model the index is built with; refuse another one."""
+
+    def replace_documents(self, writes: Sequence[DocumentWrite]) -> int:
+        """Insert or replace each document atomically; returns the number of chunks written."""
+
+    def delete_documents(self, tenant: str, document_ids: Sequence[str]) -> int:
+        """Delete documents of ``tenant`` by id; returns how many existed."""
+
+    def set_acl(self, tenant: str, document_id: str, acl: Acl) -> None:
+        """Replace a document's ACL; ``NotFoundError`` if it does not exist."""
+
+    def get_document(self, tenant: str, document_id: str) -> Document | None: ...
+
+    def list_documents(self, tenant: str, *, source_prefix: str | None = None) -> list[Document]:
+        """Documents of a tenant (text omitted), ordered by source."""
+
+    def versions(self, tenant: str, *, source_prefix: str | None = None) -> dict[str, StoredVersion]:
+        """Map source → stored version, for deciding what changed on re-ingest."""
+
+    def cached_vectors(self, text_hashes: Sequence[str]) -> Mapping[str, Sequence[float]]:
+        """Vectors already stored for chunks with these ``indexed_text`` hashes."""
+
+    def get_chunks(self, tenant: str, chunk_ids: Sequence[int]) -> list[Chunk]: ...
+
+    def keyword_search(
+        self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None
+    ) -> list[Hit]: ...
+
+    def dense_search(
+        self,
+        vector: Sequence[float],
+        *,
+        principal: Principal,
+        k: int,
+        filter: SearchFilter | None = None,
+    ) -> list[Hit]: ...
+
+    def stats(self, tenant: str | None = None) -> StoreStats: ...

@@ -1,0 +1,347 @@
+"""The embedded store: one SQLite file (WAL) with FTS5 BM25 and an exact dense index.
+
+Everything a document owns (row, ACL entries, chunks, vectors, FTS rows) is written in
+one transaction, so a crash or SIGKILL at any point leaves either the old or the new
+version. Vectors are stored as float32 BLOBs beside their chunks and mirrored in memory
+by ``DenseIndex`` (see its docstring for why exact search).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from kenning.errors import NotFoundError, StoreError
+from kenning.store.base import DocumentWrite, StoredVersion, StoreStats
+from kenning.store.dense_index import DenseIndex, Rows
+from kenning.store.fts_query import match_expression
+from kenning.store.sql_filters import Clause, access_clause, filter_clause
+from kenning.store.sqlite_schema import migrate
+from kenning.types import Acl, Chunk, Document, Hit, Principal, SearchFilter
+
+_CHUNK_COLUMNS = (
+    "c.id, d.id, c.ordinal, c.text, c.indexed_text, c.start_offset, c.end_offset, "
+    "c.page, c.section, d.title, d.source"
+)
+
+
+def text_hash(text: str) -> str:
+    """Key of the embedding cache: identical indexed text is never embedded twice."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class SQLiteStore:
+    """``Store`` on one SQLite file; safe to share between threads (one connection each)."""
+
+    def __init__(self, path: Path, *, dimensions: int = 384) -> None:
+        self.path = path
+        self.dimensions = dimensions
+        self._local = threading.local()
+        self._index = DenseIndex(dimensions)
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    # -- connection management -------------------------------------------------------
+
+    def warm_up(self) -> None:
+        with self._ready_lock:
+            if self._ready:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            migrate(self._conn())
+            self._ready = True
+
+    def close(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL under WAL survives a killed process (not a power cut) and is much faster.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA cache_size = -65536")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that bumps the revision; rolled back on any error."""
+        self.warm_up()
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'"
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _read(self) -> sqlite3.Connection:
+        self.warm_up()
+        return self._conn()
+
+    # -- model binding -----------------------------------------------------------------
+
+    def bind_embedder(self, name: str, dimensions: int) -> None:
+        if dimensions != self.dimensions:
+            raise StoreError(f"store expects {self.dimensions}-d vectors, model gives {dimensions}")
+        with self._write() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO meta (key, value) VALUES ('embedder', ?)", (name,))
+            elif row[0] != name:
+                raise StoreError(
+                    f"this store was indexed with embedding model {row[0]!r}, "
+                    f"but {name!r} is configured; use a new data directory or re-index"
+                )
+
+    # -- writes ------------------------------------------------------------------------
+
+    def replace_documents(self, writes: Sequence[DocumentWrite]) -> int:
+        written = 0
+        with self._write() as conn:
+            for write in writes:
+                written += self._replace_one(conn, write)
+        return written
+
+    def _replace_one(self, conn: sqlite3.Connection, write: DocumentWrite) -> int:
+        doc = write.document
+        if len(write.chunks) != len(write.vectors):
+            raise StoreError(f"{len(write.chunks)} chunks but {len(write.vectors)} vectors")
+        pk = self._upsert_document_row(conn, doc)
+        conn.execute("DELETE FROM chunks WHERE doc_pk = ?", (pk,))
+        self._write_acl(conn, pk, doc.acl)
+        vectors = np.ascontiguousarray(write.vectors, dtype=np.float32)
+        conn.executemany(
+            "INSERT INTO chunks (doc_pk, ordinal, text, indexed_text, start_offset, end_offset,"
+            " page, section, text_hash, embedding) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (pk, c.ordinal, c.text, c.indexed_text, c.start, c.end, c.page,
+                 json.dumps(list(c.section)), text_hash(c.indexed_text), vectors[i].tobytes())
+                for i, c in enumerate(write.chunks)
+            ],
+        )
+        return len(write.chunks)
+
+    def _upsert_document_row(self, conn: sqlite3.Connection, doc: Document) -> int:
+        now = time.time()
+        row = conn.execute(
+            "INSERT INTO documents (id, tenant, source, title, format, content_hash, acl_public,"
+            " metadata, text, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (id) DO UPDATE SET title = excluded.title, format = excluded.format,"
+            " content_hash = excluded.content_hash, acl_public = excluded.acl_public,"
+            " metadata = excluded.metadata, text = excluded.text, updated_at = excluded.updated_at"
+            " RETURNING pk, tenant",
+            (doc.id, doc.tenant, doc.source, doc.title, doc.format, doc.content_hash,
+             int(doc.acl.public), json.dumps(dict(doc.metadata)), doc.text, now, now),
+        ).fetchone()
+        if row[1] != doc.tenant:
+            raise StoreError(f"document id {doc.id} belongs to another tenant")
+        return int(row[0])
+
+    @staticmethod
+    def _write_acl(conn: sqlite3.Connection, pk: int, acl: Acl) -> None:
+        conn.execute("DELETE FROM acl_entries WHERE doc_pk = ?", (pk,))
+        entries = [(pk, "user", u) for u in sorted(acl.users)]
+        entries += [(pk, "group", g) for g in sorted(acl.groups)]
+        conn.executemany("INSERT INTO acl_entries (doc_pk, kind, name) VALUES (?,?,?)", entries)
+
+    def delete_documents(self, tenant: str, document_ids: Sequence[str]) -> int:
+        deleted = 0
+        with self._write() as conn:
+            for doc_id in document_ids:
+                row = conn.execute(
+                    "SELECT pk FROM documents WHERE id = ? AND tenant = ?", (doc_id, tenant)
+                ).fetchone()
+                if row is None:
+                    continue
+                # Chunks first, so the FTS delete trigger sees every row it must remove.
+                conn.execute("DELETE FROM chunks WHERE doc_pk = ?", (row[0],))
+                conn.execute("DELETE FROM documents WHERE pk = ?", (row[0],))
+                deleted += 1
+        return deleted
+
+    def set_acl(self, tenant: str, document_id: str, acl: Acl) -> None:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT pk FROM documents WHERE id = ? AND tenant = ?", (document_id, tenant)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no document {document_id} in tenant {tenant}")
+            conn.execute("UPDATE documents SET acl_public = ? WHERE pk = ?",
+                         (int(acl.public), row[0]))
+            self._write_acl(conn, int(row[0]), acl)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get_document(self, tenant: str, document_id: str) -> Document | None:
+        row = self._read().execute(
+            "SELECT pk, id, tenant, source, title, content_hash, format, acl_public, metadata,"
+            " text FROM documents WHERE id = ? AND tenant = ?", (document_id, tenant)
+        ).fetchone()
+        return None if row is None else self._document(row, with_text=True)
+
+    def list_documents(self, tenant: str, *, source_prefix: str | None = None) -> list[Document]:
+        clause = filter_clause(SearchFilter(source_prefix=source_prefix))
+        rows = self._read().execute(
+            "SELECT pk, id, tenant, source, title, content_hash, format, acl_public, metadata,"
+            f" '' FROM documents d WHERE d.tenant = ? AND {clause.sql} ORDER BY source",
+            [tenant, *clause.params],
+        ).fetchall()
+        return [self._document(r, with_text=False) for r in rows]
+
+    def _document(self, row: Sequence[object], *, with_text: bool) -> Document:
+        return Document(
+            id=str(row[1]), tenant=str(row[2]), source=str(row[3]), title=str(row[4]),
+            content_hash=str(row[5]), format=str(row[6]),
+            acl=self._acl(int(row[0]), bool(row[7])),  # type: ignore[call-overload]
+            metadata=json.loads(str(row[8])), text=str(row[9]) if with_text else "",
+        )
+
+    def _acl(self, pk: int, public: bool) -> Acl:
+        rows = self._read().execute(
+            "SELECT kind, name FROM acl_entries WHERE doc_pk = ?", (pk,)
+        ).fetchall()
+        return Acl(
+            public=public,
+            users=frozenset(n for k, n in rows if k == "user"),
+            groups=frozenset(n for k, n in rows if k == "group"),
+        )
+
+    def versions(self, tenant: str, *, source_prefix: str | None = None) -> dict[str, StoredVersion]:
+        return {
+            d.source: StoredVersion(d.id, d.content_hash, d.acl)
+            for d in self.list_documents(tenant, source_prefix=source_prefix)
+        }
+
+    def cached_vectors(self, text_hashes: Sequence[str]) -> Mapping[str, Sequence[float]]:
+        found: dict[str, Sequence[float]] = {}
+        unique = sorted(set(text_hashes))
+        for start in range(0, len(unique), 500):
+            part = unique[start:start + 500]
+            rows = self._read().execute(
+                f"SELECT text_hash, embedding FROM chunks WHERE text_hash IN "
+                f"({','.join('?' * len(part))}) GROUP BY text_hash", part
+            ).fetchall()
+            for h, blob in rows:
+                found[h] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def get_chunks(self, tenant: str, chunk_ids: Sequence[int]) -> list[Chunk]:
+        hits = self._hits_for(Principal.system(tenant), [(i, 0.0) for i in chunk_ids])
+        return [h.chunk for h in hits]
+
+    def stats(self, tenant: str | None = None) -> StoreStats:
+        where, params = ("WHERE d.tenant = ?", [tenant]) if tenant else ("", [])
+        conn = self._read()
+        docs, tenants = conn.execute(
+            f"SELECT count(*), count(DISTINCT tenant) FROM documents d {where}", params
+        ).fetchone()
+        chunks = conn.execute(
+            f"SELECT count(*) FROM chunks c JOIN documents d ON d.pk = c.doc_pk {where}", params
+        ).fetchone()[0]
+        return StoreStats(documents=int(docs), chunks=int(chunks), tenants=int(tenants))
+
+    # -- search ------------------------------------------------------------------------
+
+    def keyword_search(
+        self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None
+    ) -> list[Hit]:
+        expression = match_expression(query)
+        if expression is None or k <= 0:
+            return []
+        clause = access_clause(principal).and_(filter_clause(filter))
+        rows = self._read().execute(
+            "SELECT f.rowid, -bm25(chunks_fts) AS score FROM chunks_fts f"
+            " JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.pk = c.doc_pk"
+            f" WHERE chunks_fts MATCH ? AND {clause.sql} ORDER BY bm25(chunks_fts) LIMIT ?",
+            [expression, *clause.params, k],
+        ).fetchall()
+        return self._hits_for(principal, [(int(i), float(s)) for i, s in rows])
+
+    def dense_search(
+        self,
+        vector: Sequence[float],
+        *,
+        principal: Principal,
+        k: int,
+        filter: SearchFilter | None = None,
+    ) -> list[Hit]:
+        self._refresh_index()
+        query = np.asarray(vector, dtype=np.float32)
+        if query.shape != (self.dimensions,):
+            raise StoreError(f"query vector has shape {query.shape}, expected ({self.dimensions},)")
+        clause = access_clause(principal).and_(filter_clause(filter))
+        allowed = np.fromiter(
+            (r[0] for r in self._read().execute(
+                f"SELECT d.pk FROM documents d WHERE {clause.sql}", clause.params)),
+            dtype=np.int64,
+        )
+        return self._hits_for(principal, self._index.search(query, k, allowed))
+
+    def _refresh_index(self) -> None:
+        conn = self._read()
+        revision = int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+        self._index.refresh(revision, self._rows_after, self._live_ids)
+
+    def _rows_after(self, last_id: int) -> Rows:
+        rows = self._read().execute(
+            "SELECT id, doc_pk, embedding FROM chunks WHERE id > ? ORDER BY id", (last_id,)
+        ).fetchall()
+        blob = b"".join(r[2] for r in rows)
+        return Rows(
+            chunk_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+            doc_pks=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+            vectors=np.frombuffer(blob, dtype=np.float32).reshape(len(rows), self.dimensions),
+        )
+
+    def _live_ids(self, up_to: int) -> Iterator[int]:
+        for (chunk_id,) in self._read().execute("SELECT id FROM chunks WHERE id <= ?", (up_to,)):
+            yield int(chunk_id)
+
+    def _hits_for(self, principal: Principal, scored: Sequence[tuple[int, float]]) -> list[Hit]:
+        """Load scored chunk ids, re-checking access so no path can leak another tenant's row."""
+        if not scored:
+            return []
+        clause = access_clause(principal)
+        ids = [i for i, _ in scored]
+        rows = self._read().execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
+            f" WHERE c.id IN ({','.join('?' * len(ids))}) AND {clause.sql}",
+            [*ids, *clause.params],
+        ).fetchall()
+        by_id = {int(r[0]): r for r in rows}
+        hits = []
+        for rank, (chunk_id, score) in enumerate((p for p in scored if p[0] in by_id), start=1):
+            r = by_id[chunk_id]
+            chunk = Chunk(
+                id=chunk_id, document_id=r[1], ordinal=r[2], text=r[3], indexed_text=r[4],
+                start=r[5], end=r[6], page=r[7], section=tuple(json.loads(r[8])),
+            )
+            hits.append(Hit(chunk=chunk, score=score, document_title=r[9], source=r[10], rank=rank))
+        return hits

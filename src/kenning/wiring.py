@@ -1,0 +1,48 @@
+"""Composition root: settings in, ready-to-use objects out. The only place naming backends.
+
+Constructors are cheap; models load on first use (or ``warm_up``), so ``kenning --help``
+and tests that never embed stay fast.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from kenning.embedding import make_embedder
+from kenning.embedding.base import Embedder
+from kenning.pipelines.indexing import Indexer
+from kenning.retrieval.hybrid import Retriever
+from kenning.settings import Settings
+from kenning.store.base import Store
+from kenning.store.sqlite import SQLiteStore
+
+
+class Components:
+    """Lazily built stages sharing one store and one embedder."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings.embedding, self.settings.models_dir)
+
+    @cached_property
+    def store(self) -> Store:
+        store = SQLiteStore(self.settings.store_path, dimensions=self.settings.embedding.dimensions)
+        store.warm_up()
+        return store
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        self.store.bind_embedder(self.embedder.name, self.embedder.dimensions)
+        return Indexer(self.store, self.embedder, self.settings.chunking, self.settings.ingest)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        self.store.bind_embedder(self.embedder.name, self.embedder.dimensions)
+        return Retriever(self.store, self.embedder, self.settings.retrieval)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
