@@ -1,17 +1,17 @@
 """One exception tree for Kenning; the API maps it to HTTP statuses in one place.
 
-    KenningError
-    ├── InvalidInputError          the caller sent something unusable (400)
-    │   ├── UnsupportedFormatError a file type no parser handles
-    │   ├── FileTooLargeError      over the configured size limit
-    │   └── InvalidFilterError     a filter that does not fit the grammar
-    ├── ParseError                 a file that claims a format but cannot be read
-    │   └── EncryptedFileError     password-protected
-    ├── NotFoundError              no such document / resource (404)
-    ├── StoreError                 the store is unusable (corrupt, wrong schema)
-    ├── ModelError                 an embedding or generation model failed
-    │   └── RemoteModelError       an OpenAI-compatible server answered badly or not at all
-    └── ConfigurationError         settings that cannot work (missing extra, bad path)
+KenningError
+├── InvalidInputError          the caller sent something unusable (400)
+│   ├── UnsupportedFormatError a file type no parser handles
+│   ├── FileTooLargeError      over the configured size limit
+│   └── InvalidFilterError     a filter that does not fit the grammar
+├── ParseError                 a file that claims a format but cannot be read
+│   └── EncryptedFileError     password-protected
+├── NotFoundError              no such document / resource (404)
+├── StoreError                 the store is unusable (corrupt, wrong schema)
+├── ModelError                 an embedding or generation model failed
+│   └── RemoteModelError       an OpenAI-compatible server answered badly or not at all
+└── ConfigurationError         settings that cannot work (missing extra, bad path)
 """
 
 from __future__ import annotations

@@ -24,7 +24,9 @@ class Kenning:
     >>> kb.search("parental leave").hits[0].chunk.text         # doctest: +SKIP
     """
 
-    def __init__(self, data_dir: str | Path | None = None, settings: Settings | None = None) -> None:
+    def __init__(
+        self, data_dir: str | Path | None = None, settings: Settings | None = None
+    ) -> None:
         settings = settings or Settings()
         if data_dir is not None:
             settings = settings.model_copy(update={"data_dir": Path(data_dir)})

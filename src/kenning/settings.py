@@ -71,12 +71,18 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("kenning", appauthor=False))
 
 
+def default_models_dir() -> Path:
+    """Models exported from packaged weights are a cache shared by every data directory."""
+    return Path(platformdirs.user_cache_dir("kenning", appauthor=False)) / "models"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KENNING_", env_nested_delimiter="__", extra="ignore"
     )
 
     data_dir: Path = Field(default_factory=default_data_dir)
+    models_dir: Path = Field(default_factory=default_models_dir)
     ingest: IngestSettings = IngestSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
@@ -85,7 +91,3 @@ class Settings(BaseSettings):
     @property
     def store_path(self) -> Path:
         return self.data_dir / "kenning.db"
-
-    @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"

@@ -108,7 +108,9 @@ class Acl:
             elif kind == "group" and name:
                 groups.add(name)
             else:
-                raise InvalidInputError(f"bad ACL entry {spec!r}: use public, user:NAME or group:NAME")
+                raise InvalidInputError(
+                    f"bad ACL entry {spec!r}: use public, user:NAME or group:NAME"
+                )
         if not specs:
             public = True
         return cls(public=public, users=frozenset(users), groups=frozenset(groups))
@@ -117,9 +119,7 @@ class Acl:
         if principal.is_system:
             return True
         return (
-            self.public
-            or principal.user_id in self.users
-            or bool(self.groups & principal.groups)
+            self.public or principal.user_id in self.users or bool(self.groups & principal.groups)
         )
 
 

@@ -32,12 +32,29 @@ def make_write(
     text = "\n\n".join(texts)
     chunks, offset = [], 0
     for i, t in enumerate(texts):
-        chunks.append(ChunkDraft(ordinal=i, text=t, indexed_text=t, start=offset,
-                                 end=offset + len(t), page=1, section=("Intro",)))
+        chunks.append(
+            ChunkDraft(
+                ordinal=i,
+                text=t,
+                indexed_text=t,
+                start=offset,
+                end=offset + len(t),
+                page=1,
+                section=("Intro",),
+            )
+        )
         offset += len(t) + 2
-    doc = Document(id=Document.make_id(tenant, source), tenant=tenant, source=source,
-                   title=source.rsplit("/", 1)[-1], content_hash=content_hash or f"h-{text}",
-                   format=fmt, acl=acl or Acl(), metadata=metadata or {}, text=text)
+    doc = Document(
+        id=Document.make_id(tenant, source),
+        tenant=tenant,
+        source=source,
+        title=source.rsplit("/", 1)[-1],
+        content_hash=content_hash or f"h-{text}",
+        format=fmt,
+        acl=acl or Acl(),
+        metadata=metadata or {},
+        text=text,
+    )
     vectors = np.stack([unit(seed * 1000 + i) for i in range(len(texts))])
     return DocumentWrite(doc, chunks, vectors)
 
@@ -79,7 +96,8 @@ class StoreContract:
         with pytest.raises(StoreError):
             store.replace_documents([make_write("/kb/b.md", ["fine"]), broken])
         assert [h.chunk.text for h in store.keyword_search("otter", principal=SYSTEM, k=5)] == [
-            "original otter"]
+            "original otter"
+        ]
         assert store.stats("t1").documents == 1  # b.md rolled back with the broken write
 
     def test_delete_removes_from_every_leg(self, store: Store) -> None:
@@ -92,8 +110,10 @@ class StoreContract:
         assert all(h.chunk.document_id != w.document.id for h in dense)
 
     def test_dense_search_is_exact(self, store: Store) -> None:
-        writes = [make_write(f"/kb/{i}.md", [f"text {i} {j}" for j in range(5)], seed=i)
-                  for i in range(20)]
+        writes = [
+            make_write(f"/kb/{i}.md", [f"text {i} {j}" for j in range(5)], seed=i)
+            for i in range(20)
+        ]
         store.replace_documents(writes)
         query = unit(777)
         matrix = np.concatenate([w.vectors for w in writes])
@@ -102,16 +122,22 @@ class StoreContract:
         assert [round(h.score, 5) for h in hits] == [round(s, 5) for s in expected]
 
     def test_keyword_ranks_by_bm25(self, store: Store) -> None:
-        store.replace_documents([
-            make_write("/kb/a.md", ["the vacation policy covers vacation days and vacation pay"]),
-            make_write("/kb/b.md", ["expense policy for travel"], seed=1),
-            make_write("/kb/c.md", ["nothing relevant here"], seed=2),
-        ])
+        store.replace_documents(
+            [
+                make_write(
+                    "/kb/a.md", ["the vacation policy covers vacation days and vacation pay"]
+                ),
+                make_write("/kb/b.md", ["expense policy for travel"], seed=1),
+                make_write("/kb/c.md", ["nothing relevant here"], seed=2),
+            ]
+        )
         hits = store.keyword_search("vacation policy", principal=SYSTEM, k=10)
         assert [h.source for h in hits] == ["/kb/a.md", "/kb/b.md"]
         assert hits[0].score > hits[1].score > 0
 
-    @pytest.mark.parametrize("query", ['"unbalanced', "a*", "NEAR(x y)", "col:value", "-x", "^ OR AND"])
+    @pytest.mark.parametrize(
+        "query", ['"unbalanced', "a*", "NEAR(x y)", "col:value", "-x", "^ OR AND"]
+    )
     def test_keyword_query_syntax_is_inert(self, store: Store, query: str) -> None:
         store.replace_documents([make_write("/kb/a.md", ["value x y"])])
         store.keyword_search(query, principal=SYSTEM, k=5)  # must not raise
@@ -121,56 +147,97 @@ class StoreContract:
         store.replace_documents([theirs, make_write("/kb/ours.md", ["merger rumours"])])
         flt = SearchFilter(document_ids=frozenset({theirs.document.id}))
         for principal in (SYSTEM, ALICE):
-            assert all(h.source == "/kb/ours.md" for h in
-                       store.keyword_search("merger", principal=principal, k=10))
+            assert all(
+                h.source == "/kb/ours.md"
+                for h in store.keyword_search("merger", principal=principal, k=10)
+            )
             assert store.keyword_search("merger", principal=principal, k=10, filter=flt) == []
-            assert store.dense_search(unit(9000).tolist(), principal=principal, k=10, filter=flt) == []
+            assert (
+                store.dense_search(unit(9000).tolist(), principal=principal, k=10, filter=flt) == []
+            )
         assert store.get_document("t1", theirs.document.id) is None
         assert store.get_chunks("t1", [1, 2, 3, 4]) == store.get_chunks("t1", [1, 2, 3, 4])
-        assert all(c.document_id != theirs.document.id for c in store.get_chunks("t1", range(1, 10)))
+        assert all(
+            c.document_id != theirs.document.id for c in store.get_chunks("t1", range(1, 10))
+        )
 
     def test_acl_prefilter_in_both_legs(self, store: Store) -> None:
-        store.replace_documents([
-            make_write("/kb/eng.md", ["roadmap eng"], acl=Acl(public=False, groups=frozenset({"eng"})), seed=1),
-            make_write("/kb/bob.md", ["roadmap bob"], acl=Acl(public=False, users=frozenset({"bob"})), seed=2),
-            make_write("/kb/all.md", ["roadmap all"], seed=3),
-        ])
+        store.replace_documents(
+            [
+                make_write(
+                    "/kb/eng.md",
+                    ["roadmap eng"],
+                    acl=Acl(public=False, groups=frozenset({"eng"})),
+                    seed=1,
+                ),
+                make_write(
+                    "/kb/bob.md",
+                    ["roadmap bob"],
+                    acl=Acl(public=False, users=frozenset({"bob"})),
+                    seed=2,
+                ),
+                make_write("/kb/all.md", ["roadmap all"], seed=3),
+            ]
+        )
+
         def visible(p: Principal) -> tuple[set[str], set[str]]:
             kw = {h.source for h in store.keyword_search("roadmap", principal=p, k=10)}
             dn = {h.source for h in store.dense_search(unit(1000).tolist(), principal=p, k=10)}
             return kw, dn
+
         assert visible(ALICE) == ({"/kb/eng.md", "/kb/all.md"},) * 2
         assert visible(BOB) == ({"/kb/bob.md", "/kb/all.md"},) * 2
         assert visible(Principal(tenant="t1", user_id="eve")) == ({"/kb/all.md"},) * 2
         assert visible(SYSTEM)[0] == {"/kb/eng.md", "/kb/bob.md", "/kb/all.md"}
 
     def test_caller_filter_narrows_never_widens(self, store: Store) -> None:
-        secret = make_write("/kb/s.md", ["salary table"], acl=Acl(public=False, users=frozenset({"bob"})))
-        store.replace_documents([secret, make_write("/kb/p.pdf", ["salary policy"], seed=1, fmt="pdf")])
+        secret = make_write(
+            "/kb/s.md", ["salary table"], acl=Acl(public=False, users=frozenset({"bob"}))
+        )
+        store.replace_documents(
+            [secret, make_write("/kb/p.pdf", ["salary policy"], seed=1, fmt="pdf")]
+        )
         widen = SearchFilter(document_ids=frozenset({secret.document.id}))
         assert store.keyword_search("salary", principal=ALICE, k=10, filter=widen) == []
         pdf_only = SearchFilter(formats=frozenset({"pdf"}))
-        assert [h.source for h in store.keyword_search("salary", principal=BOB, k=10, filter=pdf_only)] == ["/kb/p.pdf"]
+        assert [
+            h.source for h in store.keyword_search("salary", principal=BOB, k=10, filter=pdf_only)
+        ] == ["/kb/p.pdf"]
         prefix = SearchFilter(source_prefix="/kb/s")
-        assert [h.source for h in store.dense_search(unit(0).tolist(), principal=BOB, k=10, filter=prefix)] == ["/kb/s.md"]
+        assert [
+            h.source
+            for h in store.dense_search(unit(0).tolist(), principal=BOB, k=10, filter=prefix)
+        ] == ["/kb/s.md"]
 
     def test_selective_filter_keeps_recall(self, store: Store) -> None:
-        writes = [make_write(f"/kb/{i:03}.md", [f"chunk {i}"], seed=i, metadata={"team": "a" if i % 50 == 0 else "b"})
-                  for i in range(300)]
+        writes = [
+            make_write(
+                f"/kb/{i:03}.md",
+                [f"chunk {i}"],
+                seed=i,
+                metadata={"team": "a" if i % 50 == 0 else "b"},
+            )
+            for i in range(300)
+        ]
         store.replace_documents(writes)
         flt = SearchFilter(metadata={"team": "a"})
         hits = store.dense_search(unit(12345).tolist(), principal=SYSTEM, k=10, filter=flt)
         assert sorted(h.source for h in hits) == [f"/kb/{i:03}.md" for i in range(0, 300, 50)]
 
-    @pytest.mark.parametrize("key", ["a') OR 1=1 --", "x\"y", "", "$.a", "a b"])
+    @pytest.mark.parametrize("key", ["a') OR 1=1 --", 'x"y', "", "$.a", "a b"])
     def test_malicious_metadata_key_is_refused(self, store: Store, key: str) -> None:
         with pytest.raises(InvalidFilterError):
-            store.keyword_search("x", principal=SYSTEM, k=5, filter=SearchFilter(metadata={key: "v"}))
+            store.keyword_search(
+                "x", principal=SYSTEM, k=5, filter=SearchFilter(metadata={key: "v"})
+            )
 
     def test_malicious_filter_values_are_bound(self, store: Store) -> None:
         store.replace_documents([make_write("/kb/a.md", ["data here"])])
-        evil = SearchFilter(source_prefix="' OR '1'='1", metadata={"team": "x' OR '1'='1"},
-                            formats=frozenset({"md' OR 1=1 --"}))
+        evil = SearchFilter(
+            source_prefix="' OR '1'='1",
+            metadata={"team": "x' OR '1'='1"},
+            formats=frozenset({"md' OR 1=1 --"}),
+        )
         assert store.keyword_search("data", principal=SYSTEM, k=5, filter=evil) == []
         assert store.stats().documents == 1
 

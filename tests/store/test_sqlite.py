@@ -35,8 +35,14 @@ def test_second_process_view_sees_writes(tmp_path: Path) -> None:
     path = tmp_path / "k.db"
     reader, writer = SQLiteStore(path), SQLiteStore(path)
     writer.replace_documents([make_write("/kb/a.md", ["one"], seed=1)])
-    assert len(reader.dense_search(make_write("/x", ["q"], seed=1).vectors[0].tolist(),
-                                   principal=SYSTEM, k=5)) == 1
+    assert (
+        len(
+            reader.dense_search(
+                make_write("/x", ["q"], seed=1).vectors[0].tolist(), principal=SYSTEM, k=5
+            )
+        )
+        == 1
+    )
     doc = make_write("/kb/b.md", ["two"], seed=2)
     writer.replace_documents([doc])
     writer.delete_documents("t1", [make_write("/kb/a.md", ["one"]).document.id])

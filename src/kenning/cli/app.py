@@ -28,13 +28,18 @@ def main_options(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", envvar="KENNING_DATA_DIR",
-                     help="Where Kenning keeps its state (default: per-user data dir)."),
+        typer.Option(
+            "--data-dir",
+            envvar="KENNING_DATA_DIR",
+            help="Where Kenning keeps its state (default: per-user data dir).",
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     settings = Settings()
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})

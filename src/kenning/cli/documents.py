@@ -22,14 +22,31 @@ def list_documents(
     """List documents with their format and ACL."""
     docs = state(ctx).components.store.list_documents(tenant)
     if as_json:
-        print_json([{"id": d.id, "title": d.title, "source": d.source, "format": d.format,
-                     "public": d.acl.public, "users": sorted(d.acl.users),
-                     "groups": sorted(d.acl.groups)} for d in docs])
+        print_json(
+            [
+                {
+                    "id": d.id,
+                    "title": d.title,
+                    "source": d.source,
+                    "format": d.format,
+                    "public": d.acl.public,
+                    "users": sorted(d.acl.users),
+                    "groups": sorted(d.acl.groups),
+                }
+                for d in docs
+            ]
+        )
         return
     table = Table("id", "title", "format", "access", "source")
     for d in docs:
-        access = "tenant" if d.acl.public else ", ".join(
-            [f"user:{u}" for u in sorted(d.acl.users)] + [f"group:{g}" for g in sorted(d.acl.groups)])
+        access = (
+            "tenant"
+            if d.acl.public
+            else ", ".join(
+                [f"user:{u}" for u in sorted(d.acl.users)]
+                + [f"group:{g}" for g in sorted(d.acl.groups)]
+            )
+        )
         table.add_row(d.id, d.title[:40], d.format, access, d.source)
     console.print(table)
     stats = state(ctx).components.store.stats(tenant)

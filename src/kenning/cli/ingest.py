@@ -21,7 +21,9 @@ def ingest(
     tenant: Annotated[str, typer.Option(help="Tenant the documents belong to.")] = DEFAULT_TENANT,
     acl: Annotated[
         list[str] | None,
-        typer.Option(help="Who may read: public (whole tenant), user:NAME, group:NAME. Repeatable."),
+        typer.Option(
+            help="Who may read: public (whole tenant), user:NAME, group:NAME. Repeatable."
+        ),
     ] = None,
     sync: Annotated[
         bool, typer.Option("--sync", help="Remove documents whose files vanished from the folders.")
@@ -41,8 +43,12 @@ def ingest(
         task = progress.add_task("ingesting", total=None)
 
         def on_progress(event: FileEvent) -> None:
-            progress.update(task, total=event.total, completed=event.done,
-                            description=Path(event.source).name[:40])
+            progress.update(
+                task,
+                total=event.total,
+                completed=event.done,
+                description=Path(event.source).name[:40],
+            )
 
         report = components.indexer.ingest_paths(
             paths, tenant=tenant, acl=parsed_acl, sync=sync, on_progress=on_progress
@@ -57,8 +63,12 @@ def ingest(
 
 def _progress(*, disable: bool) -> Progress:
     return Progress(
-        TextColumn("[progress.description]{task.description:<40}"), BarColumn(),
-        MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=disable,
+        TextColumn("[progress.description]{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=disable,
         transient=True,
     )
 

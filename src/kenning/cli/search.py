@@ -25,8 +25,13 @@ def search(
         query, principal=Principal.system(tenant), k=k, mode=mode
     )
     if as_json:
-        print_json({"query": query, "hits": [hit_dict(h) for h in result.hits],
-                    "timings_ms": {s: round(t * 1000, 2) for s, t in result.timings.items()}})
+        print_json(
+            {
+                "query": query,
+                "hits": [hit_dict(h) for h in result.hits],
+                "timings_ms": {s: round(t * 1000, 2) for s, t in result.timings.items()},
+            }
+        )
         return
     if not result.hits:
         console.print("No passages found.")
@@ -37,20 +42,30 @@ def search(
 def hit_dict(hit: Hit) -> dict[str, object]:
     c = hit.chunk
     return {
-        "rank": hit.rank, "score": round(hit.score, 6), "document_id": c.document_id,
-        "title": hit.document_title, "source": hit.source, "page": c.page,
-        "section": list(c.section), "start": c.start, "end": c.end, "text": c.text,
+        "rank": hit.rank,
+        "score": round(hit.score, 6),
+        "document_id": c.document_id,
+        "title": hit.document_title,
+        "source": hit.source,
+        "page": c.page,
+        "section": list(c.section),
+        "start": c.start,
+        "end": c.end,
+        "text": c.text,
     }
 
 
 def _print_hit(hit: Hit) -> None:
     c = hit.chunk
     where = [f"p. {c.page}"] if c.page else []
-    if c.section:
-        where.append(" > ".join(c.section))
+    section = [part for part in c.section if part != hit.document_title]
+    if section:
+        where.append(" > ".join(section))
     location = f" ({'; '.join(where)})" if where else ""
-    console.print(f"[bold]{hit.rank}. {escape(hit.document_title)}[/]{escape(location)}"
-                  f"  [dim]score {hit.score:.4f}[/]")
+    console.print(
+        f"[bold]{hit.rank}. {escape(hit.document_title)}[/]{escape(location)}"
+        f"  [dim]score {hit.score:.4f}[/]"
+    )
     console.print(f"   [dim]{escape(hit.source)}[/]")
     snippet = " ".join(c.text.split())
     console.print(f"   {escape(snippet[:400])}{'…' if len(snippet) > 400 else ''}\n")

@@ -20,6 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 Vectors = npt.NDArray[np.float32]
+"""A batch of embeddings: shape (n, dimensions)."""
+Vector = npt.NDArray[np.float32]
+"""One embedding: shape (dimensions,)."""
 
 
 @runtime_checkable

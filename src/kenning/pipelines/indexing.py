@@ -171,7 +171,8 @@ class Indexer:
         seen = {str(p) for p in present}
         folders = [str(r.resolve()) + "/" for r in roots if r.is_dir()]
         gone = [
-            (source, v.document_id) for source, v in versions.items()
+            (source, v.document_id)
+            for source, v in versions.items()
             if source not in seen and any(source.startswith(f) for f in folders)
         ]
         if gone:
@@ -183,9 +184,7 @@ class Indexer:
 
     # -- records -------------------------------------------------------------------------
 
-    def index_records(
-        self, records: Iterable[tuple[Document, ParsedDocument]]
-    ) -> IngestReport:
+    def index_records(self, records: Iterable[tuple[Document, ParsedDocument]]) -> IngestReport:
         """Index already-parsed records (benchmarks, connectors); skips unchanged hashes."""
         started = time.perf_counter()
         report = IngestReport()
@@ -254,7 +253,7 @@ class _Batch:
         writes, offset = [], 0
         for item in self.items:
             n = len(item.chunks)
-            writes.append(DocumentWrite(item.document, item.chunks, vectors[offset:offset + n]))
+            writes.append(DocumentWrite(item.document, item.chunks, vectors[offset : offset + n]))
             offset += n
         self.report.chunks += self.indexer.store.replace_documents(writes)
         for item in self.items:
@@ -295,8 +294,13 @@ def _document_for(
     source = str(path)
     metadata = {**parsed.metadata, "filename": path.name}
     return Document(
-        id=Document.make_id(tenant, source), tenant=tenant, source=source,
-        title=parsed.title or path.stem, content_hash=digest,
+        id=Document.make_id(tenant, source),
+        tenant=tenant,
+        source=source,
+        title=parsed.title or path.stem,
+        content_hash=digest,
         format=str(parsed.metadata.get("format", path.suffix.lstrip(".").lower())),
-        acl=acl, metadata=metadata, text=parsed.text,
+        acl=acl,
+        metadata=metadata,
+        text=parsed.text,
     )

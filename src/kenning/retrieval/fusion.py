@@ -48,7 +48,12 @@ def convex_combination(ranked: Sequence[Sequence[Hit]], weights: Sequence[float]
 def _ranked(first: dict[int, Hit], scores: dict[int, float]) -> list[Hit]:
     order = sorted(first, key=lambda cid: -scores[cid])  # stable: ties keep first appearance
     return [
-        Hit(chunk=first[cid].chunk, score=scores[cid], document_title=first[cid].document_title,
-            source=first[cid].source, rank=rank)
+        Hit(
+            chunk=first[cid].chunk,
+            score=scores[cid],
+            document_title=first[cid].document_title,
+            source=first[cid].source,
+            rank=rank,
+        )
         for rank, cid in enumerate(order, start=1)
     ]

@@ -9,6 +9,7 @@ other evidence.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kenning.embedding.base import Embedder, embed_one
@@ -40,23 +41,32 @@ class Retriever:
         k: int = 10,
         mode: SearchMode | None = None,
         filter: SearchFilter | None = None,
+        vector: Sequence[float] | None = None,
     ) -> SearchResult:
+        """Top-``k`` hits for ``query`` that ``principal`` may read.
+
+        ``vector`` is the query's embedding when the caller already has it (benchmarks,
+        batch evaluation); otherwise the dense leg embeds ``query`` itself.
+        """
         mode = mode or self.settings.mode
         timings: dict[str, float] = {}
         depth = max(k, self.settings.candidates) if mode is SearchMode.HYBRID else k
         legs: list[list[Hit]] = []
         if mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
             started = time.perf_counter()
-            legs.append(self.store.keyword_search(query, principal=principal, k=depth,
-                                                  filter=filter))
+            legs.append(
+                self.store.keyword_search(query, principal=principal, k=depth, filter=filter)
+            )
             timings["keyword"] = time.perf_counter() - started
         if mode in (SearchMode.DENSE, SearchMode.HYBRID):
+            if vector is None:
+                started = time.perf_counter()
+                vector = embed_one(self.embedder, query).tolist()
+                timings["embed_query"] = time.perf_counter() - started
             started = time.perf_counter()
-            vector = embed_one(self.embedder, query)
-            timings["embed_query"] = time.perf_counter() - started
-            started = time.perf_counter()
-            legs.append(self.store.dense_search(vector.tolist(), principal=principal, k=depth,
-                                                filter=filter))
+            legs.append(
+                self.store.dense_search(vector, principal=principal, k=depth, filter=filter)
+            )
             timings["dense"] = time.perf_counter() - started
         started = time.perf_counter()
         fused = self._fuse(legs) if len(legs) > 1 else legs[0]

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from kenning.embedding.base import Vectors
+from kenning.embedding.base import Vector, Vectors
 from kenning.types import Acl, Chunk, ChunkDraft, Document, Hit, Principal, SearchFilter
 
 
@@ -83,10 +83,12 @@ class Store(Protocol):
     def list_documents(self, tenant: str, *, source_prefix: str | None = None) -> list[Document]:
         """Documents of a tenant (text omitted), ordered by source."""
 
-    def versions(self, tenant: str, *, source_prefix: str | None = None) -> dict[str, StoredVersion]:
+    def versions(
+        self, tenant: str, *, source_prefix: str | None = None
+    ) -> dict[str, StoredVersion]:
         """Map source → stored version, for deciding what changed on re-ingest."""
 
-    def cached_vectors(self, text_hashes: Sequence[str]) -> Mapping[str, Sequence[float]]:
+    def cached_vectors(self, text_hashes: Sequence[str]) -> Mapping[str, Vector]:
         """Vectors already stored for chunks with these ``indexed_text`` hashes."""
 
     def get_chunks(self, tenant: str, chunk_ids: Sequence[int]) -> list[Chunk]: ...

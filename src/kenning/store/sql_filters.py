@@ -37,14 +37,18 @@ def access_clause(principal: Principal) -> Clause:
     names: list[object] = []
     ors = ["d.acl_public = 1"]
     if principal.user_id is not None:
-        ors.append("EXISTS (SELECT 1 FROM acl_entries a WHERE a.doc_pk = d.pk "
-                   "AND a.kind = 'user' AND a.name = ?)")
+        ors.append(
+            "EXISTS (SELECT 1 FROM acl_entries a WHERE a.doc_pk = d.pk "
+            "AND a.kind = 'user' AND a.name = ?)"
+        )
         names.append(principal.user_id)
     if principal.groups:
         groups = sorted(principal.groups)
         marks = ",".join("?" * len(groups))
-        ors.append("EXISTS (SELECT 1 FROM acl_entries a WHERE a.doc_pk = d.pk "
-                   f"AND a.kind = 'group' AND a.name IN ({marks}))")
+        ors.append(
+            "EXISTS (SELECT 1 FROM acl_entries a WHERE a.doc_pk = d.pk "
+            f"AND a.kind = 'group' AND a.name IN ({marks}))"
+        )
         names.extend(groups)
     return tenant.and_(Clause(" OR ".join(ors), names))
 
@@ -59,8 +63,9 @@ def filter_clause(flt: SearchFilter | None) -> Clause:
     if flt.formats is not None:
         parts.append(_in_clause("d.format", sorted(flt.formats)))
     if flt.source_prefix is not None:
-        parts.append(Clause("substr(d.source, 1, ?) = ?",
-                            [len(flt.source_prefix), flt.source_prefix]))
+        parts.append(
+            Clause("substr(d.source, 1, ?) = ?", [len(flt.source_prefix), flt.source_prefix])
+        )
     for key, value in sorted(flt.metadata.items()):
         if not _KEY.match(key):
             raise InvalidFilterError(f"invalid metadata key {key!r}")
@@ -73,7 +78,9 @@ def filter_clause(flt: SearchFilter | None) -> Clause:
 
 def _in_clause(column: str, values: list[str]) -> Clause:
     if len(values) > MAX_FILTER_VALUES:
-        raise InvalidFilterError(f"too many values in a filter ({len(values)} > {MAX_FILTER_VALUES})")
+        raise InvalidFilterError(
+            f"too many values in a filter ({len(values)} > {MAX_FILTER_VALUES})"
+        )
     if not values:
         return Clause("0 = 1")
     return Clause(f"{column} IN ({','.join('?' * len(values))})", list(values))

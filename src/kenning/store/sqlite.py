@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kenning.embedding.base import Vector
 from kenning.errors import NotFoundError, StoreError
 from kenning.store.base import DocumentWrite, StoredVersion, StoreStats
 from kenning.store.dense_index import DenseIndex, Rows
 from kenning.store.fts_query import match_expression
-from kenning.store.sql_filters import Clause, access_clause, filter_clause
+from kenning.store.sql_filters import access_clause, filter_clause
 from kenning.store.sqlite_schema import migrate
 from kenning.types import Acl, Chunk, Document, Hit, Principal, SearchFilter
 
@@ -74,8 +75,9 @@ class SQLiteStore:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=30.0, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL under WAL survives a killed process (not a power cut) and is much faster.
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -141,8 +143,18 @@ class SQLiteStore:
             "INSERT INTO chunks (doc_pk, ordinal, text, indexed_text, start_offset, end_offset,"
             " page, section, text_hash, embedding) VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
-                (pk, c.ordinal, c.text, c.indexed_text, c.start, c.end, c.page,
-                 json.dumps(list(c.section)), text_hash(c.indexed_text), vectors[i].tobytes())
+                (
+                    pk,
+                    c.ordinal,
+                    c.text,
+                    c.indexed_text,
+                    c.start,
+                    c.end,
+                    c.page,
+                    json.dumps(list(c.section)),
+                    text_hash(c.indexed_text),
+                    vectors[i].tobytes(),
+                )
                 for i, c in enumerate(write.chunks)
             ],
         )
@@ -157,8 +169,19 @@ class SQLiteStore:
             " content_hash = excluded.content_hash, acl_public = excluded.acl_public,"
             " metadata = excluded.metadata, text = excluded.text, updated_at = excluded.updated_at"
             " RETURNING pk, tenant",
-            (doc.id, doc.tenant, doc.source, doc.title, doc.format, doc.content_hash,
-             int(doc.acl.public), json.dumps(dict(doc.metadata)), doc.text, now, now),
+            (
+                doc.id,
+                doc.tenant,
+                doc.source,
+                doc.title,
+                doc.format,
+                doc.content_hash,
+                int(doc.acl.public),
+                json.dumps(dict(doc.metadata)),
+                doc.text,
+                now,
+                now,
+            ),
         ).fetchone()
         if row[1] != doc.tenant:
             raise StoreError(f"document id {doc.id} belongs to another tenant")
@@ -193,61 +216,85 @@ class SQLiteStore:
             ).fetchone()
             if row is None:
                 raise NotFoundError(f"no document {document_id} in tenant {tenant}")
-            conn.execute("UPDATE documents SET acl_public = ? WHERE pk = ?",
-                         (int(acl.public), row[0]))
+            conn.execute(
+                "UPDATE documents SET acl_public = ? WHERE pk = ?", (int(acl.public), row[0])
+            )
             self._write_acl(conn, int(row[0]), acl)
 
     # -- reads -------------------------------------------------------------------------
 
     def get_document(self, tenant: str, document_id: str) -> Document | None:
-        row = self._read().execute(
-            "SELECT pk, id, tenant, source, title, content_hash, format, acl_public, metadata,"
-            " text FROM documents WHERE id = ? AND tenant = ?", (document_id, tenant)
-        ).fetchone()
+        row = (
+            self._read()
+            .execute(
+                "SELECT pk, id, tenant, source, title, content_hash, format, acl_public, metadata,"
+                " text FROM documents WHERE id = ? AND tenant = ?",
+                (document_id, tenant),
+            )
+            .fetchone()
+        )
         return None if row is None else self._document(row, with_text=True)
 
     def list_documents(self, tenant: str, *, source_prefix: str | None = None) -> list[Document]:
         clause = filter_clause(SearchFilter(source_prefix=source_prefix))
-        rows = self._read().execute(
-            "SELECT pk, id, tenant, source, title, content_hash, format, acl_public, metadata,"
-            f" '' FROM documents d WHERE d.tenant = ? AND {clause.sql} ORDER BY source",
-            [tenant, *clause.params],
-        ).fetchall()
+        rows = (
+            self._read()
+            .execute(
+                "SELECT pk, id, tenant, source, title, content_hash, format, acl_public, metadata,"
+                f" '' FROM documents d WHERE d.tenant = ? AND {clause.sql} ORDER BY source",
+                [tenant, *clause.params],
+            )
+            .fetchall()
+        )
         return [self._document(r, with_text=False) for r in rows]
 
     def _document(self, row: Sequence[object], *, with_text: bool) -> Document:
         return Document(
-            id=str(row[1]), tenant=str(row[2]), source=str(row[3]), title=str(row[4]),
-            content_hash=str(row[5]), format=str(row[6]),
+            id=str(row[1]),
+            tenant=str(row[2]),
+            source=str(row[3]),
+            title=str(row[4]),
+            content_hash=str(row[5]),
+            format=str(row[6]),
             acl=self._acl(int(row[0]), bool(row[7])),  # type: ignore[call-overload]
-            metadata=json.loads(str(row[8])), text=str(row[9]) if with_text else "",
+            metadata=json.loads(str(row[8])),
+            text=str(row[9]) if with_text else "",
         )
 
     def _acl(self, pk: int, public: bool) -> Acl:
-        rows = self._read().execute(
-            "SELECT kind, name FROM acl_entries WHERE doc_pk = ?", (pk,)
-        ).fetchall()
+        rows = (
+            self._read()
+            .execute("SELECT kind, name FROM acl_entries WHERE doc_pk = ?", (pk,))
+            .fetchall()
+        )
         return Acl(
             public=public,
             users=frozenset(n for k, n in rows if k == "user"),
             groups=frozenset(n for k, n in rows if k == "group"),
         )
 
-    def versions(self, tenant: str, *, source_prefix: str | None = None) -> dict[str, StoredVersion]:
+    def versions(
+        self, tenant: str, *, source_prefix: str | None = None
+    ) -> dict[str, StoredVersion]:
         return {
             d.source: StoredVersion(d.id, d.content_hash, d.acl)
             for d in self.list_documents(tenant, source_prefix=source_prefix)
         }
 
-    def cached_vectors(self, text_hashes: Sequence[str]) -> Mapping[str, Sequence[float]]:
-        found: dict[str, Sequence[float]] = {}
+    def cached_vectors(self, text_hashes: Sequence[str]) -> Mapping[str, Vector]:
+        found: dict[str, Vector] = {}
         unique = sorted(set(text_hashes))
         for start in range(0, len(unique), 500):
-            part = unique[start:start + 500]
-            rows = self._read().execute(
-                f"SELECT text_hash, embedding FROM chunks WHERE text_hash IN "
-                f"({','.join('?' * len(part))}) GROUP BY text_hash", part
-            ).fetchall()
+            part = unique[start : start + 500]
+            rows = (
+                self._read()
+                .execute(
+                    f"SELECT text_hash, embedding FROM chunks WHERE text_hash IN "
+                    f"({','.join('?' * len(part))}) GROUP BY text_hash",
+                    part,
+                )
+                .fetchall()
+            )
             for h, blob in rows:
                 found[h] = np.frombuffer(blob, dtype=np.float32)
         return found
@@ -276,12 +323,16 @@ class SQLiteStore:
         if expression is None or k <= 0:
             return []
         clause = access_clause(principal).and_(filter_clause(filter))
-        rows = self._read().execute(
-            "SELECT f.rowid, -bm25(chunks_fts) AS score FROM chunks_fts f"
-            " JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.pk = c.doc_pk"
-            f" WHERE chunks_fts MATCH ? AND {clause.sql} ORDER BY bm25(chunks_fts) LIMIT ?",
-            [expression, *clause.params, k],
-        ).fetchall()
+        rows = (
+            self._read()
+            .execute(
+                "SELECT f.rowid, -bm25(chunks_fts) AS score FROM chunks_fts f"
+                " JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.pk = c.doc_pk"
+                f" WHERE chunks_fts MATCH ? AND {clause.sql} ORDER BY bm25(chunks_fts) LIMIT ?",
+                [expression, *clause.params, k],
+            )
+            .fetchall()
+        )
         return self._hits_for(principal, [(int(i), float(s)) for i, s in rows])
 
     def dense_search(
@@ -298,8 +349,12 @@ class SQLiteStore:
             raise StoreError(f"query vector has shape {query.shape}, expected ({self.dimensions},)")
         clause = access_clause(principal).and_(filter_clause(filter))
         allowed = np.fromiter(
-            (r[0] for r in self._read().execute(
-                f"SELECT d.pk FROM documents d WHERE {clause.sql}", clause.params)),
+            (
+                r[0]
+                for r in self._read().execute(
+                    f"SELECT d.pk FROM documents d WHERE {clause.sql}", clause.params
+                )
+            ),
             dtype=np.int64,
         )
         return self._hits_for(principal, self._index.search(query, k, allowed))
@@ -310,9 +365,13 @@ class SQLiteStore:
         self._index.refresh(revision, self._rows_after, self._live_ids)
 
     def _rows_after(self, last_id: int) -> Rows:
-        rows = self._read().execute(
-            "SELECT id, doc_pk, embedding FROM chunks WHERE id > ? ORDER BY id", (last_id,)
-        ).fetchall()
+        rows = (
+            self._read()
+            .execute(
+                "SELECT id, doc_pk, embedding FROM chunks WHERE id > ? ORDER BY id", (last_id,)
+            )
+            .fetchall()
+        )
         blob = b"".join(r[2] for r in rows)
         return Rows(
             chunk_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
@@ -330,18 +389,29 @@ class SQLiteStore:
             return []
         clause = access_clause(principal)
         ids = [i for i, _ in scored]
-        rows = self._read().execute(
-            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
-            f" WHERE c.id IN ({','.join('?' * len(ids))}) AND {clause.sql}",
-            [*ids, *clause.params],
-        ).fetchall()
+        rows = (
+            self._read()
+            .execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
+                f" WHERE c.id IN ({','.join('?' * len(ids))}) AND {clause.sql}",
+                [*ids, *clause.params],
+            )
+            .fetchall()
+        )
         by_id = {int(r[0]): r for r in rows}
         hits = []
         for rank, (chunk_id, score) in enumerate((p for p in scored if p[0] in by_id), start=1):
             r = by_id[chunk_id]
             chunk = Chunk(
-                id=chunk_id, document_id=r[1], ordinal=r[2], text=r[3], indexed_text=r[4],
-                start=r[5], end=r[6], page=r[7], section=tuple(json.loads(r[8])),
+                id=chunk_id,
+                document_id=r[1],
+                ordinal=r[2],
+                text=r[3],
+                indexed_text=r[4],
+                start=r[5],
+                end=r[6],
+                page=r[7],
+                section=tuple(json.loads(r[8])),
             )
             hits.append(Hit(chunk=chunk, score=score, document_title=r[9], source=r[10], rank=rank))
         return hits

@@ -1,0 +1,70 @@
+"""``kenning eval``: measure retrieval quality on a BEIR dataset (answers come later)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from kenning.cli.context import console, print_json, state
+from kenning.eval.retrieval import to_markdown_table
+from kenning.eval.retrieval_benchmark import BenchmarkResult, run_benchmark
+
+app = typer.Typer(help="Evaluate retrieval quality on benchmark data.", no_args_is_help=True)
+
+
+@app.command("retrieval")
+def retrieval(
+    ctx: typer.Context,
+    beir: Annotated[
+        Path,
+        typer.Option(
+            "--beir",
+            exists=True,
+            file_okay=False,
+            help="A BEIR dataset folder (corpus, queries, qrels).",
+        ),
+    ],
+    split: Annotated[str, typer.Option(help="qrels split to score (tune on train).")] = "test",
+    out: Annotated[Path | None, typer.Option(help="Write JSON and Markdown results here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Index the corpus (incrementally) and report nDCG@10, recall@100, MRR@10 per mode."""
+    console.print(
+        f"indexing {escape(str(beir))} (first run embeds the whole corpus)…", highlight=False
+    )
+    result = run_benchmark(state(ctx).settings, beir, split=split)
+    if out is not None:
+        _write(result, out)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        console.print(_markdown(result), highlight=False)
+
+
+def _markdown(result: BenchmarkResult) -> str:
+    ingest, q = result.ingest, result.query_embedding
+    lines = [
+        f"# Retrieval: {result.dataset} ({result.split})",
+        "",
+        to_markdown_table(result.reports),
+        "",
+        f"Ingest: {ingest['chunks']} chunks written, {ingest['embedded_texts']} embedded, "
+        f"{ingest['seconds']:.1f} s, {ingest.get('chunks_per_s', '–')} chunks/s, "
+        f"embedding share {ingest.get('embed_share', '–')}, peak RSS {ingest['peak_rss_mb']} MB.",
+        f"Query embedding: {q['batch_queries_per_s']} queries/s batched, single query "
+        f"p50 {q['single_query_ms_p50']} ms, p99 {q['single_query_ms_p99']} ms "
+        "(not included in the latencies above).",
+    ]
+    return "\n".join(lines)
+
+
+def _write(result: BenchmarkResult, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"retrieval_{result.dataset}_{result.split}"
+    (out / f"{stem}.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    (out / f"{stem}.md").write_text(_markdown(result) + "\n")
+    console.print(f"wrote {out / stem}.json and .md")

@@ -1,0 +1,1 @@
+"""Ingestion: getting documents in. ``parsers`` turns one file into a ``ParsedDocument``."""
