@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fakes.plugin"]
+
 
 def shared_data_dir() -> Path:
     """``../shared/data`` beside the repo (or ``KENNING_SHARED_DATA``)."""

@@ -5,19 +5,20 @@ A thin facade over the same components the CLI and API use, so the three never d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Self
 
+from kenning.pipelines.answering import AnswerEvent
 from kenning.pipelines.indexing import IngestReport, ProgressCallback
 from kenning.retrieval.hybrid import SearchResult
 from kenning.settings import SearchMode, Settings
-from kenning.types import DEFAULT_TENANT, Acl, Principal, SearchFilter
+from kenning.types import DEFAULT_TENANT, Acl, Answer, Principal, SearchFilter
 from kenning.wiring import Components
 
 
 class Kenning:
-    """A knowledge base in a data directory: ingest files, search them.
+    """A knowledge base in a data directory: ingest files, search them, ask questions.
 
     >>> kb = Kenning(data_dir="/tmp/kb")                       # doctest: +SKIP
     >>> kb.ingest(["handbook/"]).added                         # doctest: +SKIP
@@ -57,6 +58,30 @@ class Kenning:
     ) -> SearchResult:
         return self.components.retriever.search(
             query, principal=principal or Principal.system(), k=k, mode=mode, filter=filter
+        )
+
+    def ask(
+        self,
+        question: str,
+        *,
+        principal: Principal | None = None,
+        filter: SearchFilter | None = None,
+    ) -> Answer:
+        """A grounded answer with validated citations (LLM, extractive, or an abstention)."""
+        return self.components.assistant.ask(
+            question, principal=principal or Principal.system(), filter=filter
+        )
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        principal: Principal | None = None,
+        filter: SearchFilter | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """The same answer as events: sources, tokens (maybe a reset), then the answer."""
+        return self.components.assistant.stream(
+            question, principal=principal or Principal.system(), filter=filter
         )
 
     def close(self) -> None:

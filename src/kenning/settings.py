@@ -67,6 +67,37 @@ class RetrievalSettings(BaseModel):
     """How many hits each leg contributes to fusion."""
 
 
+class LLMSettings(BaseModel):
+    """An OpenAI-compatible chat-completions server; no ``base_url`` means extractive answers."""
+
+    base_url: str | None = None
+    """e.g. http://127.0.0.1:8000/v1 (vLLM), http://127.0.0.1:11434/v1 (Ollama)."""
+    model: str = "default"
+    api_key: SecretStr | None = None
+    temperature: float = Field(default=0.1, ge=0.0, le=2.0)
+    max_answer_tokens: int = Field(default=512, ge=16, le=32_768)
+    context_window: int = Field(default=8192, ge=512)
+    """The model's context length in tokens: the prompt is fitted under it."""
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(default=60.0, gt=0)
+    """Longest wait for the next byte (first token included) before giving up."""
+    max_retries: int = Field(default=2, ge=0, le=10)
+    max_retry_wait_s: float = Field(default=20.0, ge=0)
+    """A Retry-After longer than this is not waited for: the caller falls back instead."""
+
+
+class AnswerSettings(BaseModel):
+    retrieve_k: int = Field(default=20, ge=1, le=200)
+    """Hits retrieved (hybrid) before context assembly."""
+    max_passages: int = Field(default=8, ge=1, le=50)
+    abstain_below: float = Field(default=0.35, ge=-1.0, le=1.0)
+    """Abstain when the best passage's cosine similarity to the question is below this.
+    Calibrated on COVID-QA with held-out articles: see docs/answers.md."""
+    extractive_sentences: int = Field(default=3, ge=1, le=10)
+    prompt_overhead_tokens: int = Field(default=400, ge=0)
+    """Tokens reserved for instructions and question when fitting sources into the window."""
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("kenning", appauthor=False))
 
@@ -87,6 +118,8 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    llm: LLMSettings = LLMSettings()
+    answer: AnswerSettings = AnswerSettings()
 
     @property
     def store_path(self) -> Path:

@@ -208,3 +208,64 @@ class SearchFilter:
             and self.source_prefix is None
             and not self.metadata
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A numbered source in an answer's context: one or more merged chunks of a document.
+
+    ``start``/``end`` are offsets into the document's parsed text and ``text`` is exactly
+    that slice, so a citation can be shown and highlighted in the original.
+    """
+
+    number: int
+    document_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    page: int | None = None
+    section: tuple[str, ...] = ()
+    chunk_ids: tuple[int, ...] = ()
+    score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A marker ``[number]`` in an answer and the passage it points to."""
+
+    number: int
+    passage: Passage
+
+
+class AnswerMode(StrEnum):
+    LLM = "llm"
+    EXTRACTIVE = "extractive"
+    ABSTAINED = "abstained"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the assistant says, how it knows, and how far to trust it.
+
+    ``groundedness`` is the share of answer sentences supported by a passage they cite
+    (see ``kenning.citations.groundedness``); ``evidence`` is the retrieval-strength score
+    the abstention decision used.
+    """
+
+    question: str
+    text: str
+    mode: AnswerMode
+    citations: tuple[Citation, ...] = ()
+    sources: tuple[Passage, ...] = ()
+    groundedness: float = 0.0
+    evidence: float = 0.0
+    model: str | None = None
+    notice: str | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+    usage: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def abstained(self) -> bool:
+        return self.mode is AnswerMode.ABSTAINED

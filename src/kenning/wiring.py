@@ -10,6 +10,8 @@ from functools import cached_property
 
 from kenning.embedding import make_embedder
 from kenning.embedding.base import Embedder
+from kenning.generation.base import LLM
+from kenning.pipelines.answering import Assistant
 from kenning.pipelines.indexing import Indexer
 from kenning.retrieval.hybrid import Retriever
 from kenning.settings import Settings
@@ -43,6 +45,29 @@ class Components:
         self.store.bind_embedder(self.embedder.name, self.embedder.dimensions)
         return Retriever(self.store, self.embedder, self.settings.retrieval)
 
+    @cached_property
+    def llm(self) -> LLM | None:
+        """The configured chat model, or None: answers are then extractive."""
+        if not self.settings.llm.base_url:
+            return None
+        from kenning.generation.openai_chat import OpenAIChat
+
+        return OpenAIChat(self.settings.llm)
+
+    @cached_property
+    def assistant(self) -> Assistant:
+        return Assistant(
+            self.retriever,
+            self.store,
+            self.embedder,
+            self.llm,
+            self.settings.answer,
+            self.settings.llm,
+        )
+
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
+        llm = self.__dict__.get("llm")
+        if llm is not None and hasattr(llm, "close"):
+            llm.close()

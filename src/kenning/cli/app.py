@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kenning.cli import documents, ingest, search
+from kenning.cli import ask, documents, ingest, search
 from kenning.cli.context import CliState, fail
 from kenning.errors import KenningError
 from kenning.settings import Settings
@@ -49,6 +49,7 @@ def main_options(
 
 app.command("ingest")(ingest.ingest)
 app.command("search")(search.search)
+app.command("ask")(ask.ask)
 app.add_typer(documents.app, name="documents")
 
 

@@ -25,6 +25,9 @@ class SearchResult:
 
     hits: list[Hit]
     timings: dict[str, float] = field(default_factory=dict)
+    dense_scores: dict[int, float] = field(default_factory=dict)
+    """Cosine similarity of each dense-leg hit to the query, by chunk id: a calibrated
+    evidence signal (fused scores are rank-based and mean nothing on their own)."""
 
 
 class Retriever:
@@ -52,6 +55,7 @@ class Retriever:
         timings: dict[str, float] = {}
         depth = max(k, self.settings.candidates) if mode is SearchMode.HYBRID else k
         legs: list[list[Hit]] = []
+        dense: list[Hit] | None = None
         if mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
             started = time.perf_counter()
             legs.append(
@@ -64,15 +68,15 @@ class Retriever:
                 vector = embed_one(self.embedder, query).tolist()
                 timings["embed_query"] = time.perf_counter() - started
             started = time.perf_counter()
-            legs.append(
-                self.store.dense_search(vector, principal=principal, k=depth, filter=filter)
-            )
+            dense = self.store.dense_search(vector, principal=principal, k=depth, filter=filter)
+            legs.append(dense)
             timings["dense"] = time.perf_counter() - started
         started = time.perf_counter()
         fused = self._fuse(legs) if len(legs) > 1 else legs[0]
         hits = _dedupe(fused)[:k]
         timings["fusion"] = time.perf_counter() - started
-        return SearchResult(hits=hits, timings=timings)
+        dense_scores = {h.chunk.id: h.score for h in dense} if dense is not None else {}
+        return SearchResult(hits=hits, timings=timings, dense_scores=dense_scores)
 
     def _fuse(self, legs: list[list[Hit]]) -> list[Hit]:
         if self.settings.fusion is FusionMethod.CONVEX:

@@ -1,0 +1,227 @@
+"""Answering: retrieve → judge the evidence → assemble → generate → cite → score.
+
+Streaming is the primitive (``stream`` yields events); ``ask`` consumes it. Decisions:
+- Weak evidence (best passage's cosine below a calibrated threshold) → abstain, and
+  list the closest sources instead of guessing.
+- No LLM configured, or the LLM fails before its first token → an extractive answer,
+  marked as such, with a notice. If it fails mid-stream, a ``reset`` event tells the
+  client to discard the partial text, then the extractive answer follows.
+- Whatever produced the text, citations are validated against the passages and the
+  answer gets a groundedness score.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from kenning.citations.groundedness import assess, groundedness
+from kenning.citations.markers import validate
+from kenning.context.assemble import assemble
+from kenning.embedding.base import Embedder
+from kenning.errors import RemoteModelError
+from kenning.generation.base import LLM, Usage
+from kenning.generation.extractive import extractive_answer
+from kenning.generation.prompts import build_messages, is_refusal
+from kenning.retrieval.hybrid import Retriever, SearchResult
+from kenning.settings import AnswerSettings, LLMSettings, SearchMode
+from kenning.store.base import Store
+from kenning.types import Answer, AnswerMode, Passage, Principal, SearchFilter
+
+ABSTAIN_TEXT = "The documents I can access do not answer this question."
+NO_LLM_NOTICE = "No language model is configured: these sentences are quoted from the documents."
+LLM_FAILED_NOTICE = (
+    "The language model is unavailable ({reason}); these sentences are quoted from the documents."
+)
+
+
+class EventKind(StrEnum):
+    SOURCES = "sources"
+    TOKEN = "token"  # noqa: S105 - an event name, not a secret
+    RESET = "reset"
+    ANSWER = "answer"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerEvent:
+    """One step of a streamed answer; the last event is always ``ANSWER``."""
+
+    kind: EventKind
+    text: str = ""
+    sources: tuple[Passage, ...] = ()
+    answer: Answer | None = None
+
+
+@dataclass(slots=True)
+class _Draft:
+    question: str
+    passages: list[Passage]
+    evidence: float
+    timings: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+class Assistant:
+    """Grounded question answering over the store, for one principal at a time."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        store: Store,
+        embedder: Embedder,
+        llm: LLM | None,
+        settings: AnswerSettings,
+        llm_settings: LLMSettings,
+    ) -> None:
+        self.retriever = retriever
+        self.store = store
+        self.embedder = embedder
+        self.llm = llm
+        self.settings = settings
+        self.llm_settings = llm_settings
+
+    def ask(
+        self, question: str, *, principal: Principal, filter: SearchFilter | None = None
+    ) -> Answer:
+        for event in self.stream(question, principal=principal, filter=filter):
+            if event.answer is not None:
+                return event.answer
+        raise AssertionError("stream ended without an answer")  # pragma: no cover
+
+    def stream(
+        self, question: str, *, principal: Principal, filter: SearchFilter | None = None
+    ) -> Iterator[AnswerEvent]:
+        draft = self._prepare(question, principal, filter)
+        yield AnswerEvent(EventKind.SOURCES, sources=tuple(draft.passages))
+        if not draft.passages or draft.evidence < self.settings.abstain_below:
+            yield AnswerEvent(EventKind.ANSWER, answer=self._abstain(draft))
+            return
+        if self.llm is None:
+            yield from self._extractive(draft, NO_LLM_NOTICE)
+            return
+        yield from self._generate(draft, self.llm)
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _prepare(self, question: str, principal: Principal, filter: SearchFilter | None) -> _Draft:
+        started = time.perf_counter()
+        result = self.retriever.search(
+            question,
+            principal=principal,
+            k=self.settings.retrieve_k,
+            mode=SearchMode.HYBRID,
+            filter=filter,
+        )
+        timings = {f"retrieve_{k}": v for k, v in result.timings.items()}
+        timings["retrieve"] = time.perf_counter() - started
+        started = time.perf_counter()
+        passages = assemble(
+            result.hits,
+            document_text=lambda doc_id: self._document_text(principal, doc_id),
+            count_tokens=self.embedder.count_tokens,
+            budget_tokens=self._budget(),
+            max_passages=self.settings.max_passages,
+        )
+        timings["assemble"] = time.perf_counter() - started
+        return _Draft(question, passages, _evidence(result, passages), timings)
+
+    def _document_text(self, principal: Principal, document_id: str) -> str | None:
+        doc = self.store.get_document(principal.tenant, document_id)
+        return None if doc is None else doc.text
+
+    def _budget(self) -> int:
+        llm = self.llm_settings
+        room = llm.context_window - llm.max_answer_tokens - self.settings.prompt_overhead_tokens
+        return max(256, int(room * 0.85))  # margin: our tokenizer is not the LLM's
+
+    def _abstain(self, draft: _Draft) -> Answer:
+        return Answer(
+            question=draft.question,
+            text=ABSTAIN_TEXT,
+            mode=AnswerMode.ABSTAINED,
+            sources=tuple(draft.passages[:3]),
+            evidence=draft.evidence,
+            timings=draft.timings,
+        )
+
+    def _extractive(self, draft: _Draft, notice: str) -> Iterator[AnswerEvent]:
+        started = time.perf_counter()
+        text = extractive_answer(
+            draft.question,
+            draft.passages,
+            self.embedder,
+            max_sentences=self.settings.extractive_sentences,
+        )
+        draft.timings["extract"] = time.perf_counter() - started
+        yield AnswerEvent(EventKind.TOKEN, text=text)
+        yield AnswerEvent(
+            EventKind.ANSWER, answer=self._finish(draft, text, AnswerMode.EXTRACTIVE, None, notice)
+        )
+
+    def _generate(self, draft: _Draft, llm: LLM) -> Iterator[AnswerEvent]:
+        started = time.perf_counter()
+        parts: list[str] = []
+        usage: Usage | None = None
+        try:
+            for event in llm.stream(
+                build_messages(draft.question, draft.passages),
+                max_tokens=self.llm_settings.max_answer_tokens,
+                temperature=self.llm_settings.temperature,
+            ):
+                if event.text:
+                    if not parts:
+                        draft.timings["llm_first_token"] = time.perf_counter() - started
+                    parts.append(event.text)
+                    yield AnswerEvent(EventKind.TOKEN, text=event.text)
+                usage = event.usage or usage
+        except RemoteModelError as exc:
+            if parts:
+                yield AnswerEvent(EventKind.RESET)
+            yield from self._extractive(draft, LLM_FAILED_NOTICE.format(reason=_reason(exc)))
+            return
+        draft.timings["generate"] = time.perf_counter() - started
+        if usage is not None:
+            draft.usage = {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+            }
+        text = "".join(parts).strip()
+        mode = AnswerMode.ABSTAINED if is_refusal(text) else AnswerMode.LLM
+        yield AnswerEvent(EventKind.ANSWER, answer=self._finish(draft, text, mode, llm.name, None))
+
+    def _finish(
+        self, draft: _Draft, text: str, mode: AnswerMode, model: str | None, notice: str | None
+    ) -> Answer:
+        started = time.perf_counter()
+        cited = validate(text, draft.passages)
+        support = assess(cited.text, cited.citations, self.embedder)
+        draft.timings["cite"] = time.perf_counter() - started
+        sources = (
+            tuple(draft.passages) if mode is not AnswerMode.ABSTAINED else tuple(draft.passages[:3])
+        )
+        return Answer(
+            question=draft.question,
+            text=cited.text,
+            mode=mode,
+            citations=cited.citations,
+            sources=sources,
+            groundedness=groundedness(support) if cited.text else 0.0,
+            evidence=draft.evidence,
+            model=model,
+            notice=notice,
+            timings=draft.timings,
+            usage=draft.usage,
+        )
+
+
+def _evidence(result: SearchResult, passages: list[Passage]) -> float:
+    """Best cosine between the question and a passage that made it into the context."""
+    in_context = {cid for p in passages for cid in p.chunk_ids}
+    scores = [s for cid, s in result.dense_scores.items() if cid in in_context]
+    return max(scores, default=max(result.dense_scores.values(), default=0.0))
+
+
+def _reason(exc: RemoteModelError) -> str:
+    return f"HTTP {exc.status}" if exc.status else str(exc).split(":")[0][:80]
