@@ -55,7 +55,9 @@ class AnswerEvent:
 
 
 @dataclass(slots=True)
-class _Draft:
+class Context:
+    """The question's numbered passages and evidence score, plus timings so far."""
+
     question: str
     passages: list[Passage]
     evidence: float
@@ -93,7 +95,7 @@ class Assistant:
     def stream(
         self, question: str, *, principal: Principal, filter: SearchFilter | None = None
     ) -> Iterator[AnswerEvent]:
-        draft = self._prepare(question, principal, filter)
+        draft = self.context_for(question, principal=principal, filter=filter)
         yield AnswerEvent(EventKind.SOURCES, sources=tuple(draft.passages))
         if not draft.passages or draft.evidence < self.settings.abstain_below:
             yield AnswerEvent(EventKind.ANSWER, answer=self._abstain(draft))
@@ -105,7 +107,10 @@ class Assistant:
 
     # -- steps ---------------------------------------------------------------------------
 
-    def _prepare(self, question: str, principal: Principal, filter: SearchFilter | None) -> _Draft:
+    def context_for(
+        self, question: str, *, principal: Principal, filter: SearchFilter | None = None
+    ) -> Context:
+        """Retrieve, assemble the numbered passages and measure the evidence."""
         started = time.perf_counter()
         result = self.retriever.search(
             question,
@@ -125,7 +130,7 @@ class Assistant:
             max_passages=self.settings.max_passages,
         )
         timings["assemble"] = time.perf_counter() - started
-        return _Draft(question, passages, _evidence(result, passages), timings)
+        return Context(question, passages, _evidence(result, passages), timings)
 
     def _document_text(self, principal: Principal, document_id: str) -> str | None:
         doc = self.store.get_document(principal.tenant, document_id)
@@ -136,7 +141,7 @@ class Assistant:
         room = llm.context_window - llm.max_answer_tokens - self.settings.prompt_overhead_tokens
         return max(256, int(room * 0.85))  # margin: our tokenizer is not the LLM's
 
-    def _abstain(self, draft: _Draft) -> Answer:
+    def _abstain(self, draft: Context) -> Answer:
         return Answer(
             question=draft.question,
             text=ABSTAIN_TEXT,
@@ -146,7 +151,7 @@ class Assistant:
             timings=draft.timings,
         )
 
-    def _extractive(self, draft: _Draft, notice: str) -> Iterator[AnswerEvent]:
+    def _extractive(self, draft: Context, notice: str) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
         text = extractive_answer(
             draft.question,
@@ -160,7 +165,7 @@ class Assistant:
             EventKind.ANSWER, answer=self._finish(draft, text, AnswerMode.EXTRACTIVE, None, notice)
         )
 
-    def _generate(self, draft: _Draft, llm: LLM) -> Iterator[AnswerEvent]:
+    def _generate(self, draft: Context, llm: LLM) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
         parts: list[str] = []
         usage: Usage | None = None
@@ -192,7 +197,7 @@ class Assistant:
         yield AnswerEvent(EventKind.ANSWER, answer=self._finish(draft, text, mode, llm.name, None))
 
     def _finish(
-        self, draft: _Draft, text: str, mode: AnswerMode, model: str | None, notice: str | None
+        self, draft: Context, text: str, mode: AnswerMode, model: str | None, notice: str | None
     ) -> Answer:
         started = time.perf_counter()
         cited = validate(text, draft.passages)
