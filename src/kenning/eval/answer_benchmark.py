@@ -13,7 +13,6 @@ is asked through ``Assistant.ask`` exactly as a user would. Reported per run:
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 
 from kenning.citations.groundedness import split_sentences
 from kenning.citations.markers import MARKER
+from kenning.eval.retrieval_benchmark import hash_text
 from kenning.eval.squad import (
     SquadDataset,
     SquadQuestion,
@@ -74,16 +74,12 @@ def article_records(
                 tenant=tenant,
                 source=source,
                 title=f"Article {article_id}",
-                content_hash=f"{len(text)}:{hash_of(text)}",
+                content_hash=f"{len(text)}:{hash_text(text)}",
                 format="squad",
                 text=text,
             ),
             ParsedDocument(blocks=blocks, title=f"Article {article_id}"),
         )
-
-
-def hash_of(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def index_articles(

@@ -191,7 +191,9 @@ class Indexer:
         batch = _Batch(self, report)
         known: dict[str, dict[str, StoredVersion]] = {}
         for document, parsed in records:
-            versions = known.setdefault(document.tenant, self.store.versions(document.tenant))
+            if document.tenant not in known:  # once per tenant, not per record
+                known[document.tenant] = self.store.versions(document.tenant)
+            versions = known[document.tenant]
             stored = versions.get(document.source)
             if stored is not None and stored.content_hash == document.content_hash:
                 report.count(Outcome.UNCHANGED)

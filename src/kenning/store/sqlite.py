@@ -22,12 +22,13 @@ import numpy as np
 from kenning.embedding.base import Vector
 from kenning.errors import NotFoundError, StoreError
 from kenning.store.base import DocumentWrite, StoredVersion, StoreStats
-from kenning.store.dense_index import DenseIndex, Rows
+from kenning.store.dense_index import DenseIndex, IntArray, Rows
 from kenning.store.fts_query import match_expression
-from kenning.store.sql_filters import access_clause, filter_clause
+from kenning.store.sql_filters import Clause, access_clause, filter_clause
 from kenning.store.sqlite_schema import migrate
 from kenning.types import Acl, Chunk, Document, Hit, Principal, SearchFilter
 
+ALLOWED_CACHE_SIZE = 256
 _CHUNK_COLUMNS = (
     "c.id, d.id, c.ordinal, c.text, c.indexed_text, c.start_offset, c.end_offset, "
     "c.page, c.section, d.title, d.source"
@@ -49,6 +50,8 @@ class SQLiteStore:
         self._index = DenseIndex(dimensions)
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._allowed_cache: dict[tuple[int, str, tuple[str, ...]], IntArray] = {}
+        self._allowed_lock = threading.Lock()
 
     # -- connection management -------------------------------------------------------
 
@@ -343,26 +346,43 @@ class SQLiteStore:
         k: int,
         filter: SearchFilter | None = None,
     ) -> list[Hit]:
-        self._refresh_index()
+        revision = self._refresh_index()
         query = np.asarray(vector, dtype=np.float32)
         if query.shape != (self.dimensions,):
             raise StoreError(f"query vector has shape {query.shape}, expected ({self.dimensions},)")
         clause = access_clause(principal).and_(filter_clause(filter))
-        allowed = np.fromiter(
-            (
-                r[0]
-                for r in self._read().execute(
-                    f"SELECT d.pk FROM documents d WHERE {clause.sql}", clause.params
-                )
-            ),
-            dtype=np.int64,
-        )
+        allowed = self._allowed_documents(clause, revision)
         return self._hits_for(principal, self._index.search(query, k, allowed))
 
-    def _refresh_index(self) -> None:
+    def _refresh_index(self) -> int:
         conn = self._read()
         revision = int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
         self._index.refresh(revision, self._rows_after, self._live_ids)
+        return revision
+
+    def _allowed_documents(self, clause: Clause, revision: int) -> IntArray:
+        """Primary keys of the documents ``clause`` admits, cached until the next write.
+
+        The same principal asks many questions between writes; the ACL query over all
+        documents is the costliest part of a dense search, so it runs once per revision.
+        """
+        key = (revision, clause.sql, tuple(map(repr, clause.params)))
+        with self._allowed_lock:
+            cached = self._allowed_cache.get(key)
+        if cached is not None:
+            return cached
+        rows = self._read().execute(
+            f"SELECT d.pk FROM documents d WHERE {clause.sql}", clause.params
+        )
+        allowed = np.fromiter((r[0] for r in rows), dtype=np.int64)
+        allowed.sort()
+        with self._allowed_lock:
+            if len(self._allowed_cache) >= ALLOWED_CACHE_SIZE or any(
+                k[0] != revision for k in self._allowed_cache
+            ):
+                self._allowed_cache.clear()
+            self._allowed_cache[key] = allowed
+        return allowed
 
     def _rows_after(self, last_id: int) -> Rows:
         rows = (
