@@ -52,7 +52,7 @@ bench-retrieval: install
 
 bench-answers: install
 	$(BIN)/kenning --data-dir bench/.cache/covidqa eval answers \
-		--squad $(SHARED)/qa/covid-qa/200423_covidQA.json --out bench/results
+		--squad $(SHARED)/qa/covid-qa/200423_covidQA.json --limit 300 --out bench/results
 
 bench-abstention: install
 	$(BIN)/python bench/calibrate_abstention.py

@@ -82,7 +82,7 @@ def answers(
             "--squad", exists=True, dir_okay=False, help="A SQuAD-format JSON file (e.g. COVID-QA)."
         ),
     ],
-    limit: Annotated[int | None, typer.Option(help="Ask only the first N questions.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Ask N questions, evenly spread.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write JSON and Markdown results here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

@@ -1,14 +1,17 @@
 """all-MiniLM-L6-v2 on ONNX Runtime: the default, offline embedding backend.
 
-Why it is fast on a small CPU:
+How it gets its speed on a small CPU (numbers: ``bench/results/embedding_throughput.md``):
 
 - The graph is built once from the packaged weights (``onnx_export``) and run by ONNX
-  Runtime with full graph optimisation; no PyTorch in the process.
+  Runtime with full graph optimisation; no PyTorch in the process, ~40% less memory.
+  In fp32 the encoder is compute-bound (~75% of the 2 cores' FMA peak), so fp32 runs at
+  about PyTorch's speed; the speed-up over PyTorch comes from int8 (last point).
 - Texts are sorted by token count and batched with similar lengths (then put back in input
   order), so little compute is spent on padding; attention cost grows with the square of
   the padded length.
-- ``quantized=True`` runs a SmoothQuant + dynamic int8 graph: ~1.4x the fp32 throughput on
-  AVX2, cosine to the fp32 vectors ~0.995 (see ``bench/results/embedding_throughput.md``).
+- ``quantized=True`` runs a SmoothQuant + dynamic int8 graph: ~1.35x the fp32 throughput on
+  AVX2, cosine to the fp32 vectors ~0.998 on SciFact passages, and the same retrieval
+  quality (SciFact nDCG@10 0.652 vs 0.645 in fp32, which matches the published 0.645).
 """
 
 from __future__ import annotations

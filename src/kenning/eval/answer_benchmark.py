@@ -154,6 +154,14 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, Any]:
     }
 
 
+def spread(questions: Sequence[SquadQuestion], limit: int | None) -> list[SquadQuestion]:
+    """``limit`` questions taken at even steps, so every part of the dataset is sampled."""
+    if not limit or limit >= len(questions):
+        return list(questions)
+    step = len(questions) / limit
+    return [questions[int(i * step)] for i in range(limit)]
+
+
 def _mean(values: Any) -> float:
     items = [float(v) for v in values]
     return round(sum(items) / len(items), 4) if items else 0.0
@@ -168,7 +176,7 @@ def run_answer_benchmark(
     started = time.perf_counter()
     report = index_articles(components, dataset, tenant)
     ingest_s = time.perf_counter() - started
-    questions = dataset.questions[:limit] if limit else dataset.questions
+    questions = spread(dataset.questions, limit)
     results = [evaluate_question(components, tenant, q)[0] for q in questions]
     components.close()
     mode = "llm" if settings.llm.base_url else "extractive"
