@@ -55,3 +55,34 @@ def test_corrupt_file_is_a_store_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError):
         SQLiteStore(path).warm_up()
+
+
+def test_concurrent_first_open_migrates_once(tmp_path: Path) -> None:
+    """Processes creating the same new store at one instant: one migrates, all work."""
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "k.db"
+    start = str(time.time() + 3.0)  # after every process has imported: open at one instant
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from kenning.store.sqlite import SQLiteStore\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "store = SQLiteStore(Path(sys.argv[1]))\n"
+        "store.warm_up()\n"
+        "print(store.stats().documents)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path), start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], results
+    assert [out.strip() for out, _ in results] == ["0"] * 4

@@ -35,6 +35,19 @@ _CHUNK_COLUMNS = (
 )
 
 
+def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch to WAL, retrying briefly: the switch can fail with "database is locked"
+    without waiting when several processes open a new store at the same moment."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 def text_hash(text: str) -> str:
     """Key of the embedding cache: identical indexed text is never embedded twice."""
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
@@ -81,7 +94,7 @@ class SQLiteStore:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=30.0, check_same_thread=False
             )
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(conn)
             # NORMAL under WAL survives a killed process (not a power cut) and is much faster.
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")

@@ -72,24 +72,38 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Apply pending migrations in one transaction each; returns the resulting version."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(MIGRATIONS):
-        raise StoreError(
-            f"store schema version {version} is newer than this Kenning "
-            f"(knows {len(MIGRATIONS)}); upgrade Kenning"
-        )
-    for number in range(version + 1, len(MIGRATIONS) + 1):
+    """Apply pending migrations, one transaction each; returns the resulting version.
+
+    The version is re-read after taking the write lock: two processes opening a new store
+    at the same moment must not both apply migration 1.
+    """
+    _check_known(_version(conn))
+    while _version(conn) < len(MIGRATIONS):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(MIGRATIONS[number - 1]):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
+            version = _version(conn)
+            _check_known(version)
+            if version < len(MIGRATIONS):
+                for statement in _statements(MIGRATIONS[version]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
     return len(MIGRATIONS)
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _check_known(version: int) -> None:
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"store schema version {version} is newer than this Kenning "
+            f"(knows {len(MIGRATIONS)}); upgrade Kenning"
+        )
 
 
 def _statements(script: str) -> list[str]:
