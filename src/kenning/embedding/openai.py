@@ -19,12 +19,10 @@ approximation for other models (within ~10-20% for English with BPE tokenizers).
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import math
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -39,6 +37,7 @@ from tenacity import (
 )
 from tokenizers import Tokenizer
 
+from kenning._http import parse_retry_after as _parse_retry_after
 from kenning.embedding.base import Vectors
 from kenning.embedding.onnx_export import packaged_model_dir
 from kenning.embedding.tokenization import load_tokenizer
@@ -63,21 +62,9 @@ class _RetryableError(Exception):
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+    """Seconds to wait from a ``Retry-After`` header, capped at ``MAX_RETRY_AFTER_S``."""
+    seconds = _parse_retry_after(value, now=now)
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER_S)
 
 
 def _detail(response: httpx.Response) -> str:

@@ -249,7 +249,14 @@ class SQLiteStore:
             )
             .fetchone()
         )
-        return None if row is None else self._document(row, with_text=True)
+        if row is None:
+            return None
+        entries = (
+            self._read()
+            .execute("SELECT doc_pk, kind, name FROM acl_entries WHERE doc_pk = ?", (row[0],))
+            .fetchall()
+        )
+        return _document(row, _group_entries(entries), with_text=True)
 
     def list_documents(self, tenant: str, *, source_prefix: str | None = None) -> list[Document]:
         clause = filter_clause(SearchFilter(source_prefix=source_prefix))
@@ -262,32 +269,18 @@ class SQLiteStore:
             )
             .fetchall()
         )
-        return [self._document(r, with_text=False) for r in rows]
-
-    def _document(self, row: Sequence[object], *, with_text: bool) -> Document:
-        return Document(
-            id=str(row[1]),
-            tenant=str(row[2]),
-            source=str(row[3]),
-            title=str(row[4]),
-            content_hash=str(row[5]),
-            format=str(row[6]),
-            acl=self._acl(int(row[0]), bool(row[7])),  # type: ignore[call-overload]
-            metadata=json.loads(str(row[8])),
-            text=str(row[9]) if with_text else "",
-        )
-
-    def _acl(self, pk: int, public: bool) -> Acl:
-        rows = (
+        # One query for every ACL entry of the tenant, not one per document.
+        entries = (
             self._read()
-            .execute("SELECT kind, name FROM acl_entries WHERE doc_pk = ?", (pk,))
+            .execute(
+                "SELECT a.doc_pk, a.kind, a.name FROM acl_entries a"
+                " JOIN documents d ON d.pk = a.doc_pk WHERE d.tenant = ?",
+                (tenant,),
+            )
             .fetchall()
         )
-        return Acl(
-            public=public,
-            users=frozenset(n for k, n in rows if k == "user"),
-            groups=frozenset(n for k, n in rows if k == "group"),
-        )
+        by_pk = _group_entries(entries)
+        return [_document(r, by_pk, with_text=False) for r in rows]
 
     def versions(
         self, tenant: str, *, source_prefix: str | None = None
@@ -448,3 +441,33 @@ class SQLiteStore:
             )
             hits.append(Hit(chunk=chunk, score=score, document_title=r[9], source=r[10], rank=rank))
         return hits
+
+
+def _group_entries(rows: Sequence[Sequence[object]]) -> dict[int, list[tuple[str, str]]]:
+    """ACL entry rows ``(doc_pk, kind, name)`` grouped by document."""
+    grouped: dict[int, list[tuple[str, str]]] = {}
+    for pk, kind, name in rows:
+        grouped.setdefault(int(pk), []).append((str(kind), str(name)))  # type: ignore[call-overload]
+    return grouped
+
+
+def _document(
+    row: Sequence[object], entries: dict[int, list[tuple[str, str]]], *, with_text: bool
+) -> Document:
+    pk = int(row[0])  # type: ignore[call-overload]
+    mine = entries.get(pk, [])
+    return Document(
+        id=str(row[1]),
+        tenant=str(row[2]),
+        source=str(row[3]),
+        title=str(row[4]),
+        content_hash=str(row[5]),
+        format=str(row[6]),
+        acl=Acl(
+            public=bool(row[7]),
+            users=frozenset(n for k, n in mine if k == "user"),
+            groups=frozenset(n for k, n in mine if k == "group"),
+        ),
+        metadata=json.loads(str(row[8])),
+        text=str(row[9]) if with_text else "",
+    )
