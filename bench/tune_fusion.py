@@ -11,23 +11,35 @@ Writes bench/results/fusion_tuning_train.{json,md}.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from kenning.eval.beir import load_beir
 from kenning.eval.metrics import Metric, mean_at_k
 from kenning.retrieval.fusion import convex_combination, reciprocal_rank_fusion
 from kenning.settings import Settings
-from kenning.types import Hit, Principal
+from kenning.store.base import ScoredChunk, Store
+from kenning.types import Principal
 from kenning.wiring import Components
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPTH = 100
 
 
-def doc_ids(hits: list[Hit]) -> list[str]:
+def chunk_sources(store: Store, principal: Principal, legs: Iterable[list[ScoredChunk]]) -> None:
+    """Fill ``SOURCE`` with the source of every chunk id the legs mention."""
+    ids = {cid for leg in legs for cid, _ in leg if cid not in SOURCE}
+    for hit in store.load_hits(principal, [(cid, 0.0) for cid in ids]):
+        SOURCE[hit.chunk.id] = hit.source.removeprefix("beir:")
+
+
+SOURCE: dict[int, str] = {}
+
+
+def ranked_docs(pairs: list[ScoredChunk]) -> list[str]:
     seen: dict[str, None] = {}
-    for h in hits:
-        seen.setdefault(h.source.removeprefix("beir:"), None)
+    for cid, _ in pairs:
+        seen.setdefault(SOURCE[cid], None)
     return list(seen)
 
 
@@ -41,12 +53,13 @@ def main() -> None:
     vectors = embedder.embed([dataset.queries[q] for q in qids])
     legs = {}
     for qid, vec in zip(qids, vectors, strict=True):
-        kw = store.keyword_search(dataset.queries[qid], principal=principal, k=DEPTH)
-        dn = store.dense_search(vec.tolist(), principal=principal, k=DEPTH)
+        kw = store.keyword_scores(dataset.queries[qid], principal=principal, k=DEPTH)
+        dn = store.dense_scores(vec.tolist(), principal=principal, k=DEPTH)
+        chunk_sources(store, principal, (kw, dn))
         legs[qid] = (kw, dn)
 
     def score(fuse: object) -> float:
-        run = {q: doc_ids(fuse(kw, dn))[:DEPTH] for q, (kw, dn) in legs.items()}  # type: ignore[operator]
+        run = {q: ranked_docs(fuse(kw, dn))[:DEPTH] for q, (kw, dn) in legs.items()}  # type: ignore[operator]
         return round(mean_at_k(Metric.NDCG, run, dataset.qrels, 10), 4)
 
     results: dict[str, float] = {

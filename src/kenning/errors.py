@@ -8,6 +8,10 @@ KenningError
 ├── ParseError                 a file that claims a format but cannot be read
 │   └── EncryptedFileError     password-protected
 ├── NotFoundError              no such document / resource (404)
+├── ConflictError              the resource already exists or changed meanwhile (409)
+├── AuthenticationError        missing, malformed, expired or revoked credentials (401)
+├── PermissionDeniedError      authenticated, but the role or scope does not allow it (403)
+├── RateLimitedError           too many requests; carries retry_after seconds (429)
 ├── StoreError                 the store is unusable (corrupt, wrong schema)
 ├── ModelError                 an embedding or generation model failed
 │   └── RemoteModelError       an OpenAI-compatible server answered badly or not at all
@@ -47,6 +51,24 @@ class EncryptedFileError(ParseError):
 
 class NotFoundError(KenningError):
     pass
+
+
+class ConflictError(KenningError):
+    pass
+
+
+class AuthenticationError(KenningError):
+    pass
+
+
+class PermissionDeniedError(KenningError):
+    pass
+
+
+class RateLimitedError(KenningError):
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class StoreError(KenningError):

@@ -100,6 +100,36 @@ class AnswerSettings(BaseModel):
     """Tokens reserved for instructions and question when fitting sources into the window."""
 
 
+class AuthSettings(BaseModel):
+    """Login tokens and API keys. Without ``jwt_secret`` the embedded default keeps a
+    random secret in ``DATA_DIR/secrets/jwt.key`` (mode 0600); servers behind a load
+    balancer must share one secret, set here."""
+
+    jwt_secret: SecretStr | None = None
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+    api_key_max_days: int = Field(default=365, ge=1, le=3650)
+    """Longest lifetime an API key may be created with."""
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    rate_limit: str = "120/minute"
+    """Per user and per API key, in the ``limits`` notation (e.g. ``10/second``)."""
+    login_rate_limit: str = "10/minute"
+    """Per client address and user name: slows password guessing."""
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    """Largest request body for uploads; larger ones get 413 before they are stored."""
+    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
+    """Largest body for every other request."""
+    request_timeout_s: float = Field(default=120.0, gt=0)
+    """Longest a non-streaming request may run before it is answered with 503."""
+    source_roots: list[Path] = []
+    """Server folders that admins may register as sources; nothing else is readable."""
+    cors_origins: list[str] = []
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("kenning", appauthor=False))
 
@@ -122,7 +152,13 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
+    auth: AuthSettings = AuthSettings()
+    api: ApiSettings = ApiSettings()
 
     @property
     def store_path(self) -> Path:
         return self.data_dir / "kenning.db"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from kenning.auth.rate_limit import RateLimiter
+from kenning.auth.repository import AuthRepository
+from kenning.auth.secrets import signing_secret
+from kenning.auth.service import AuthService
 from kenning.embedding import make_embedder
 from kenning.embedding.base import Embedder
 from kenning.generation.base import LLM
+from kenning.jobs import JobRepository, JobRunner
+from kenning.memory import ConversationRepository
 from kenning.pipelines.answering import Assistant
 from kenning.pipelines.indexing import Indexer
 from kenning.retrieval.hybrid import Retriever
 from kenning.settings import Settings
 from kenning.store.base import Store
 from kenning.store.sqlite import SQLiteStore
+from kenning.store.sqlite_db import Database
 
 
 class Components:
@@ -65,7 +72,44 @@ class Components:
             self.settings.llm,
         )
 
+    # -- the service (API) -------------------------------------------------------------
+
+    @cached_property
+    def db(self) -> Database:
+        """The service tables (users, keys, audit, jobs, conversations): same file."""
+        db = Database(self.settings.store_path)
+        db.warm_up()
+        return db
+
+    @cached_property
+    def auth(self) -> AuthService:
+        configured = self.settings.auth.jwt_secret
+        key = signing_secret(
+            configured.get_secret_value() if configured else None, self.settings.data_dir
+        )
+        return AuthService(AuthRepository(self.db), self.settings.auth, key)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        return RateLimiter(self.settings.api.rate_limit, self.settings.api.login_rate_limit)
+
+    @cached_property
+    def jobs(self) -> JobRepository:
+        return JobRepository(self.db)
+
+    @cached_property
+    def job_runner(self) -> JobRunner:
+        return JobRunner(self.jobs)
+
+    @cached_property
+    def conversations(self) -> ConversationRepository:
+        return ConversationRepository(self.db)
+
     def close(self) -> None:
+        if "job_runner" in self.__dict__:
+            self.job_runner.close()
+        if "db" in self.__dict__:
+            self.db.close()
         if "store" in self.__dict__:
             self.store.close()
         llm = self.__dict__.get("llm")

@@ -34,15 +34,15 @@ def _ingest_cmd(data_dir: Path, folder: Path) -> list[str]:
 def _assert_consistent(db: Path) -> None:
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')")
     orphans = conn.execute(
         "SELECT count(*) FROM documents d WHERE NOT EXISTS "
         "(SELECT 1 FROM chunks c WHERE c.doc_pk = d.pk)"
     ).fetchone()[0]
     assert orphans == 0, "a document without chunks: a half-written document"
-    fts_rows = conn.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
-    chunk_rows = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
-    assert fts_rows == chunk_rows
+    bad_vectors = conn.execute(
+        "SELECT count(*) FROM chunks WHERE length(embedding) != 384 * 4"
+    ).fetchone()[0]
+    assert bad_vectors == 0, "a chunk without a whole vector"
     conn.close()
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from kenning.citations.markers import MARKER
 from kenning.embedding.base import Embedder
-from kenning.store.fts_query import STOP_WORDS
+from kenning.store.analyzer import STOP_WORDS
 from kenning.types import Citation
 
 CONTAINMENT_THRESHOLD = 0.6

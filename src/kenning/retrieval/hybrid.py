@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from kenning.embedding.base import Embedder, embed_one
 from kenning.retrieval.fusion import convex_combination, reciprocal_rank_fusion
 from kenning.settings import FusionMethod, RetrievalSettings, SearchMode
-from kenning.store.base import Store
+from kenning.store.base import ScoredChunk, Store
 from kenning.types import Hit, Principal, SearchFilter
 
 
@@ -54,12 +54,12 @@ class Retriever:
         mode = mode or self.settings.mode
         timings: dict[str, float] = {}
         depth = max(k, self.settings.candidates) if mode is SearchMode.HYBRID else k
-        legs: list[list[Hit]] = []
-        dense: list[Hit] | None = None
+        legs: list[list[ScoredChunk]] = []
+        dense: list[ScoredChunk] = []
         if mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
             started = time.perf_counter()
             legs.append(
-                self.store.keyword_search(query, principal=principal, k=depth, filter=filter)
+                self.store.keyword_scores(query, principal=principal, k=depth, filter=filter)
             )
             timings["keyword"] = time.perf_counter() - started
         if mode in (SearchMode.DENSE, SearchMode.HYBRID):
@@ -68,29 +68,43 @@ class Retriever:
                 vector = embed_one(self.embedder, query).tolist()
                 timings["embed_query"] = time.perf_counter() - started
             started = time.perf_counter()
-            dense = self.store.dense_search(vector, principal=principal, k=depth, filter=filter)
+            dense = self.store.dense_scores(vector, principal=principal, k=depth, filter=filter)
             legs.append(dense)
             timings["dense"] = time.perf_counter() - started
         started = time.perf_counter()
         fused = self._fuse(legs) if len(legs) > 1 else legs[0]
-        hits = _dedupe(fused)[:k]
         timings["fusion"] = time.perf_counter() - started
-        dense_scores = {h.chunk.id: h.score for h in dense} if dense is not None else {}
-        return SearchResult(hits=hits, timings=timings, dense_scores=dense_scores)
+        started = time.perf_counter()
+        hits = self._load_unique(principal, fused, k)
+        timings["load"] = time.perf_counter() - started
+        return SearchResult(hits=hits, timings=timings, dense_scores=dict(dense))
 
-    def _fuse(self, legs: list[list[Hit]]) -> list[Hit]:
+    def _fuse(self, legs: list[list[ScoredChunk]]) -> list[ScoredChunk]:
         if self.settings.fusion is FusionMethod.CONVEX:
             alpha = self.settings.convex_alpha
             return convex_combination(legs, weights=[1.0 - alpha, alpha])
         return reciprocal_rank_fusion(legs, k=self.settings.rrf_k)
 
-
-def _dedupe(hits: list[Hit]) -> list[Hit]:
-    seen: set[str] = set()
-    unique = []
-    for hit in hits:
-        key = hit.chunk.text.strip()
-        if key not in seen:
-            seen.add(key)
-            unique.append(hit)
-    return unique
+    def _load_unique(self, principal: Principal, ranked: list[ScoredChunk], k: int) -> list[Hit]:
+        """The first ``k`` hits with distinct text, loading a few extra in case of duplicates."""
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        start = 0
+        while len(hits) < k and start < len(ranked):
+            batch = ranked[start : start + 2 * k]
+            start += len(batch)
+            for hit in self.store.load_hits(principal, batch):
+                key = hit.chunk.text.strip()
+                if key not in seen:
+                    seen.add(key)
+                    hits.append(hit)
+        return [
+            Hit(
+                chunk=h.chunk,
+                score=h.score,
+                document_title=h.document_title,
+                source=h.source,
+                rank=rank,
+            )
+            for rank, h in enumerate(hits[:k], start=1)
+        ]

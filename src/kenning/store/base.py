@@ -12,9 +12,11 @@ Identity and writes
 - Every write bumps a revision, so caches (the dense index) know to refresh.
 
 Search
-- ``keyword_search`` ranks chunks by BM25 over ``indexed_text``; ``dense_search`` by
-  cosine similarity to a unit-length query vector. Both return at most ``k`` ``Hit``s, best
-  first, with scores where higher is better.
+- ``keyword_scores`` ranks chunks by BM25 over ``indexed_text``; ``dense_scores`` by
+  cosine similarity to a unit-length query vector. Both return at most ``k``
+  ``(chunk id, score)`` pairs, best first, higher is better; ``load_hits`` turns the
+  pairs a caller keeps (after fusion) into ``Hit``s. ``keyword_search`` and
+  ``dense_search`` do both steps at once.
 - Both are *pre-filtered*: only chunks of the principal's tenant whose document ACL admits
   the principal, ANDed with the caller's ``SearchFilter``, are candidates. Filtering happens
   inside the query, so a selective filter never loses recall (no post-filter of a top-k).
@@ -33,6 +35,9 @@ from typing import Protocol
 
 from kenning.embedding.base import Vector, Vectors
 from kenning.types import Acl, Chunk, ChunkDraft, Document, Hit, Principal, SearchFilter
+
+ScoredChunk = tuple[int, float]
+"""A chunk id with a score from one retrieval leg; loaded into a ``Hit`` only if kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,5 +110,22 @@ class Store(Protocol):
         k: int,
         filter: SearchFilter | None = None,
     ) -> list[Hit]: ...
+
+    def keyword_scores(
+        self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None
+    ) -> list[ScoredChunk]: ...
+
+    def dense_scores(
+        self,
+        vector: Sequence[float],
+        *,
+        principal: Principal,
+        k: int,
+        filter: SearchFilter | None = None,
+    ) -> list[ScoredChunk]: ...
+
+    def load_hits(self, principal: Principal, scored: Sequence[ScoredChunk]) -> list[Hit]:
+        """Hits for ``scored`` in the given order; ids the principal may not read are
+        dropped (a second, independent access check)."""
 
     def stats(self, tenant: str | None = None) -> StoreStats: ...

@@ -1,9 +1,11 @@
-"""The embedded store: one SQLite file (WAL) with FTS5 BM25 and an exact dense index.
+"""The embedded store: one SQLite file (WAL), searched through in-memory mirrors.
 
-Everything a document owns (row, ACL entries, chunks, vectors, FTS rows) is written in
-one transaction, so a crash or SIGKILL at any point leaves either the old or the new
-version. Vectors are stored as float32 BLOBs beside their chunks and mirrored in memory
-by ``DenseIndex`` (see its docstring for why exact search).
+Everything a document owns (row, ACL entries, chunks, vectors) is written in one
+transaction, so a crash or SIGKILL at any point leaves either the old or the new
+version. SQLite is the source of truth; search runs on two in-memory mirrors of the
+chunks table refreshed by revision: ``DenseIndex`` (exact cosine, see its docstring) and
+``KeywordIndex`` (BM25, see its docstring for why not FTS5). Both apply the same cached
+ACL mask, and only the final hits are loaded from SQLite.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import numpy as np
 
 from kenning.embedding.base import Vector
 from kenning.errors import NotFoundError, StoreError
-from kenning.store.base import DocumentWrite, StoredVersion, StoreStats
+from kenning.store.analyzer import query_terms
+from kenning.store.base import DocumentWrite, ScoredChunk, StoredVersion, StoreStats
 from kenning.store.dense_index import DenseIndex, IntArray, Rows
-from kenning.store.fts_query import match_expression
-from kenning.store.sql_filters import Clause, access_clause, filter_clause
-from kenning.store.sqlite_schema import migrate
+from kenning.store.keyword_index import KeywordIndex, TextRows
+from kenning.store.sql_filters import access_clause, filter_clause
+from kenning.store.sqlite_db import Database
 from kenning.types import Acl, Chunk, Document, Hit, Principal, SearchFilter
 
 ALLOWED_CACHE_SIZE = 256
@@ -33,19 +36,6 @@ _CHUNK_COLUMNS = (
     "c.id, d.id, c.ordinal, c.text, c.indexed_text, c.start_offset, c.end_offset, "
     "c.page, c.section, d.title, d.source"
 )
-
-
-def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
-    """Switch to WAL, retrying briefly: the switch can fail with "database is locked"
-    without waiting when several processes open a new store at the same moment."""
-    for attempt in range(attempts):
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
 
 
 def text_hash(text: str) -> str:
@@ -59,69 +49,31 @@ class SQLiteStore:
     def __init__(self, path: Path, *, dimensions: int = 384) -> None:
         self.path = path
         self.dimensions = dimensions
-        self._local = threading.local()
+        self.db = Database(path)
         self._index = DenseIndex(dimensions)
-        self._ready = False
-        self._ready_lock = threading.Lock()
-        self._allowed_cache: dict[tuple[int, str, tuple[str, ...]], IntArray] = {}
+        self._keywords = KeywordIndex()
+        self._allowed_cache: dict[tuple[int, str, tuple[str, ...]], IntArray | None] = {}
         self._allowed_lock = threading.Lock()
 
     # -- connection management -------------------------------------------------------
 
     def warm_up(self) -> None:
-        with self._ready_lock:
-            if self._ready:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            migrate(self._conn())
-            self._ready = True
+        self.db.warm_up()
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-        return conn
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=30.0, check_same_thread=False
-            )
-            _enable_wal(conn)
-            # NORMAL under WAL survives a killed process (not a power cut) and is much faster.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA cache_size = -65536")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
-        return conn
+        self.db.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that bumps the revision; rolled back on any error."""
-        self.warm_up()
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.write() as conn:
             yield conn
             conn.execute(
                 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'"
             )
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def _read(self) -> sqlite3.Connection:
-        self.warm_up()
-        return self._conn()
+        return self.db.read()
 
     # -- model binding -----------------------------------------------------------------
 
@@ -219,7 +171,6 @@ class SQLiteStore:
                 ).fetchone()
                 if row is None:
                     continue
-                # Chunks first, so the FTS delete trigger sees every row it must remove.
                 conn.execute("DELETE FROM chunks WHERE doc_pk = ?", (row[0],))
                 conn.execute("DELETE FROM documents WHERE pk = ?", (row[0],))
                 deleted += 1
@@ -309,7 +260,7 @@ class SQLiteStore:
         return found
 
     def get_chunks(self, tenant: str, chunk_ids: Sequence[int]) -> list[Chunk]:
-        hits = self._hits_for(Principal.system(tenant), [(i, 0.0) for i in chunk_ids])
+        hits = self.load_hits(Principal.system(tenant), [(i, 0.0) for i in chunk_ids])
         return [h.chunk for h in hits]
 
     def stats(self, tenant: str | None = None) -> StoreStats:
@@ -328,21 +279,8 @@ class SQLiteStore:
     def keyword_search(
         self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None
     ) -> list[Hit]:
-        expression = match_expression(query)
-        if expression is None or k <= 0:
-            return []
-        clause = access_clause(principal).and_(filter_clause(filter))
-        rows = (
-            self._read()
-            .execute(
-                "SELECT f.rowid, -bm25(chunks_fts) AS score FROM chunks_fts f"
-                " JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.pk = c.doc_pk"
-                f" WHERE chunks_fts MATCH ? AND {clause.sql} ORDER BY bm25(chunks_fts) LIMIT ?",
-                [expression, *clause.params, k],
-            )
-            .fetchall()
-        )
-        return self._hits_for(principal, [(int(i), float(s)) for i, s in rows])
+        scored = self.keyword_scores(query, principal=principal, k=k, filter=filter)
+        return self.load_hits(principal, scored)
 
     def dense_search(
         self,
@@ -352,36 +290,78 @@ class SQLiteStore:
         k: int,
         filter: SearchFilter | None = None,
     ) -> list[Hit]:
-        revision = self._refresh_index()
+        scored = self.dense_scores(vector, principal=principal, k=k, filter=filter)
+        return self.load_hits(principal, scored)
+
+    def keyword_scores(
+        self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None
+    ) -> list[ScoredChunk]:
+        terms = query_terms(query)
+        if not terms or k <= 0:
+            return []
+        revision = self._refresh_indexes()
+        allowed = self._allowed_documents(principal, filter, revision)
+        return self._keywords.search(terms, k, allowed)
+
+    def dense_scores(
+        self,
+        vector: Sequence[float],
+        *,
+        principal: Principal,
+        k: int,
+        filter: SearchFilter | None = None,
+    ) -> list[ScoredChunk]:
         query = np.asarray(vector, dtype=np.float32)
         if query.shape != (self.dimensions,):
             raise StoreError(f"query vector has shape {query.shape}, expected ({self.dimensions},)")
-        clause = access_clause(principal).and_(filter_clause(filter))
-        allowed = self._allowed_documents(clause, revision)
-        return self._hits_for(principal, self._index.search(query, k, allowed))
+        revision = self._refresh_indexes()
+        allowed = self._allowed_documents(principal, filter, revision)
+        return self._index.search(query, k, allowed)
 
-    def _refresh_index(self) -> int:
+    def _refresh_indexes(self) -> int:
         conn = self._read()
         revision = int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
-        self._index.refresh(revision, self._rows_after, self._live_ids)
+        if self._index.revision == revision and self._keywords.revision == revision:
+            return revision
+        live: list[IntArray] = []
+
+        def live_ids(up_to: int) -> IntArray:
+            # One id scan serves both mirrors; ids beyond ``up_to`` are harmless extras.
+            if not live:
+                rows = self._read().execute("SELECT id FROM chunks")
+                live.append(np.fromiter((r[0] for r in rows), dtype=np.int64))
+            return live[0]
+
+        self._index.refresh(revision, self._rows_after, live_ids)
+        self._keywords.refresh(revision, self._texts_after, live_ids)
         return revision
 
-    def _allowed_documents(self, clause: Clause, revision: int) -> IntArray:
-        """Primary keys of the documents ``clause`` admits, cached until the next write.
+    def _allowed_documents(
+        self, principal: Principal, filter: SearchFilter | None, revision: int
+    ) -> IntArray | None:
+        """Primary keys of the documents the principal may read under ``filter`` (None:
+        every stored document, so the mirrors need no mask), cached until the next write.
 
         The same principal asks many questions between writes; the ACL query over all
-        documents is the costliest part of a dense search, so it runs once per revision.
+        documents is the costliest part of a search, so it runs once per revision.
         """
+        clause = access_clause(principal).and_(filter_clause(filter))
         key = (revision, clause.sql, tuple(map(repr, clause.params)))
         with self._allowed_lock:
-            cached = self._allowed_cache.get(key)
-        if cached is not None:
-            return cached
-        rows = self._read().execute(
-            f"SELECT d.pk FROM documents d WHERE {clause.sql}", clause.params
-        )
-        allowed = np.fromiter((r[0] for r in rows), dtype=np.int64)
-        allowed.sort()
+            if key in self._allowed_cache:
+                return self._allowed_cache[key]
+        conn = self._read()
+        conn.execute("BEGIN")  # one snapshot: the revision, the count and the keys agree
+        try:
+            now = int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+            total = int(conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+            rows = conn.execute(f"SELECT d.pk FROM documents d WHERE {clause.sql}", clause.params)
+            pks = np.fromiter((r[0] for r in rows), dtype=np.int64)
+        finally:
+            conn.execute("COMMIT")
+        pks.sort()
+        # None when everything the mirrors (at this very revision) hold is admitted.
+        allowed = None if now == revision and len(pks) == total else pks
         with self._allowed_lock:
             if len(self._allowed_cache) >= ALLOWED_CACHE_SIZE or any(
                 k[0] != revision for k in self._allowed_cache
@@ -405,11 +385,21 @@ class SQLiteStore:
             vectors=np.frombuffer(blob, dtype=np.float32).reshape(len(rows), self.dimensions),
         )
 
-    def _live_ids(self, up_to: int) -> Iterator[int]:
-        for (chunk_id,) in self._read().execute("SELECT id FROM chunks WHERE id <= ?", (up_to,)):
-            yield int(chunk_id)
+    def _texts_after(self, last_id: int) -> TextRows:
+        rows = (
+            self._read()
+            .execute(
+                "SELECT id, doc_pk, indexed_text FROM chunks WHERE id > ? ORDER BY id", (last_id,)
+            )
+            .fetchall()
+        )
+        return TextRows(
+            chunk_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+            doc_pks=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+            texts=[r[2] for r in rows],
+        )
 
-    def _hits_for(self, principal: Principal, scored: Sequence[tuple[int, float]]) -> list[Hit]:
+    def load_hits(self, principal: Principal, scored: Sequence[ScoredChunk]) -> list[Hit]:
         """Load scored chunk ids, re-checking access so no path can leak another tenant's row."""
         if not scored:
             return []
@@ -418,8 +408,10 @@ class SQLiteStore:
         rows = (
             self._read()
             .execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
-                f" WHERE c.id IN ({','.join('?' * len(ids))}) AND {clause.sql}",
+                # CROSS JOIN fixes the loop order: look up the few chunk ids first. Left
+                # to itself, the planner may walk the tenant's documents (tenant index).
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks c CROSS JOIN documents d"
+                f" ON d.pk = c.doc_pk WHERE c.id IN ({','.join('?' * len(ids))}) AND {clause.sql}",
                 [*ids, *clause.params],
             )
             .fetchall()

@@ -68,6 +68,151 @@ MIGRATIONS: tuple[str, ...] = (
         VALUES ('delete', old.id, old.indexed_text);
     END;
     """,
+    # 2: BM25 moved to an in-memory index (store/keyword_index.py); FTS5 is unused.
+    """
+    DROP TRIGGER IF EXISTS chunks_ai;
+    DROP TRIGGER IF EXISTS chunks_ad;
+    DROP TABLE IF EXISTS chunks_fts;
+    """,
+    # 3: the service: tenants, users, groups, API keys, refresh tokens, audit log, jobs,
+    # sources, conversations, answers and feedback.
+    """
+    CREATE TABLE tenants (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE users (
+        tenant TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        username TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'viewer')),
+        superuser INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (tenant, username)
+    ) WITHOUT ROWID;
+    CREATE TABLE groups (
+        tenant TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (tenant, name)
+    ) WITHOUT ROWID;
+    CREATE TABLE memberships (
+        tenant TEXT NOT NULL,
+        username TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        PRIMARY KEY (tenant, username, group_name),
+        FOREIGN KEY (tenant, username) REFERENCES users(tenant, username) ON DELETE CASCADE,
+        FOREIGN KEY (tenant, group_name) REFERENCES groups(tenant, name) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        username TEXT NOT NULL,
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        revoked_at REAL,
+        last_used_at REAL,
+        FOREIGN KEY (tenant, username) REFERENCES users(tenant, username) ON DELETE CASCADE
+    );
+    CREATE TABLE refresh_tokens (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        username TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        revoked_at REAL,
+        FOREIGN KEY (tenant, username) REFERENCES users(tenant, username) ON DELETE CASCADE
+    );
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        tenant TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '{}',
+        client TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_by_tenant ON audit_log (tenant, id);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN
+        SELECT RAISE(ABORT, 'the audit log is append-only');
+    END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN
+        SELECT RAISE(ABORT, 'the audit log is append-only');
+    END;
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        request TEXT NOT NULL DEFAULT '{}',
+        report TEXT NOT NULL DEFAULT '{}',
+        error TEXT
+    );
+    CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at);
+    CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('folder', 'url')),
+        location TEXT NOT NULL,
+        acl TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        last_job_id TEXT,
+        UNIQUE (tenant, kind, location)
+    );
+    CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        username TEXT NOT NULL,
+        title TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX conversations_by_user ON conversations (tenant, username, updated_at);
+    CREATE TABLE answers (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        username TEXT NOT NULL,
+        conversation_id TEXT REFERENCES conversations(id) ON DELETE SET NULL,
+        question TEXT NOT NULL,
+        text TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        groundedness REAL NOT NULL,
+        evidence REAL NOT NULL,
+        citations INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        model TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX answers_by_tenant ON answers (tenant, created_at);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        answer_id TEXT REFERENCES answers(id) ON DELETE SET NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
+    CREATE TABLE feedback (
+        answer_id TEXT NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
+        tenant TEXT NOT NULL,
+        username TEXT NOT NULL,
+        rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+        comment TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        PRIMARY KEY (answer_id, username)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

@@ -1,16 +1,26 @@
-"""Turn free text into a safe FTS5 MATCH expression for BM25 ranking.
+"""Text analysis for BM25: the same tokens for documents and queries.
 
-User text never reaches FTS5 syntax: it is cut into word tokens, stop words are dropped,
-and each remaining token is double-quoted (an FTS5 string literal), joined with OR.
-OR, not FTS5's default AND, because BM25 ranking wants every document that shares any
-informative term; requiring all terms loses most relevant passages for long questions.
+Documents and queries go through one analyzer, the equivalent of SQLite FTS5's
+``porter unicode61 remove_diacritics 2`` tokenizer that Kenning's keyword leg used first
+(and that BEIR baselines resemble): tokens are runs of letters and digits (underscore
+and punctuation separate), lower-cased, diacritics removed, then Porter-stemmed.
+
+Queries additionally drop stop words and duplicates: BM25 ranking wants every document
+that shares any informative term (an OR query); stop words would match nearly every
+chunk and add only noise and cost. Documents keep every token, so lengths are true.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+import Stemmer
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_STEMMER = Stemmer.Stemmer("porter")
 
 # A compact English stop list (the Lucene/Elasticsearch default plus question words):
 # these terms carry no ranking signal and make OR queries match nearly every chunk.
@@ -133,21 +143,28 @@ STOP_WORDS = frozenset(
     ]
 )
 
-MAX_TERMS = 64
+MAX_QUERY_TERMS = 64
+
+
+@lru_cache(maxsize=200_000)
+def _normalise(token: str) -> str:
+    """Diacritics removed (``café`` → ``cafe``), then the Porter stem."""
+    if not token.isascii():
+        decomposed = unicodedata.normalize("NFKD", token)
+        token = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return str(_STEMMER.stemWord(token))
+
+
+def document_terms(text: str) -> tuple[Counter[str], int]:
+    """Term frequencies of ``text`` and its length in tokens (stop words included)."""
+    tokens = _TOKEN.findall(text.lower())
+    return Counter(map(_normalise, tokens)), len(tokens)
 
 
 def query_terms(text: str) -> list[str]:
-    """Lower-cased informative terms of ``text``, in order, without duplicates."""
+    """Informative analysed terms of a query, in order, without duplicates."""
     seen: dict[str, None] = {}
-    for token in _WORD.findall(text.lower()):
-        if token not in STOP_WORDS and token not in seen:
-            seen[token] = None
-    return list(seen)[:MAX_TERMS]
-
-
-def match_expression(text: str) -> str | None:
-    """An FTS5 MATCH string for ``text``, or None when nothing informative is left."""
-    terms = query_terms(text)
-    if not terms:
-        return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    for token in _TOKEN.findall(text.lower()):
+        if token not in STOP_WORDS:
+            seen.setdefault(_normalise(token), None)
+    return list(seen)[:MAX_QUERY_TERMS]

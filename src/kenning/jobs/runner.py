@@ -1,0 +1,51 @@
+"""Run ingestion jobs in a background thread of the serving process.
+
+One worker thread: ingestion is CPU-bound (embedding uses every core already), so more
+threads would only contend. The request that creates a job returns at once with its id;
+clients poll ``GET /v1/jobs/{id}``. Durable, multi-process workers are the server shape
+(PostgreSQL), which replaces this runner behind the same job records.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from kenning.errors import KenningError
+from kenning.jobs.repository import Job, JobRepository
+
+log = logging.getLogger(__name__)
+
+JobWork = Callable[[], Mapping[str, Any]]
+"""The job's work: returns the report to store (an ingest report as a dict)."""
+
+
+class JobRunner:
+    def __init__(self, repo: JobRepository) -> None:
+        self.repo = repo
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kenning-job")
+
+    def submit(self, job: Job, work: JobWork) -> Future[None]:
+        return self._pool.submit(self._run, job, work)
+
+    def _run(self, job: Job, work: JobWork) -> None:
+        self.repo.mark_running(job.id)
+        try:
+            report = work()
+        except KenningError as exc:
+            self.repo.finish(job.id, {}, error=str(exc))
+            return
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            self.repo.finish(job.id, {}, error=f"internal error: {type(exc).__name__}")
+            return
+        succeeded = sum(int(report.get(k, 0)) for k in ("added", "updated", "unchanged"))
+        error = (
+            "every file failed; see the report" if report.get("failed") and not succeeded else None
+        )
+        self.repo.finish(job.id, report, error=error)
+
+    def close(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)

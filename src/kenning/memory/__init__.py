@@ -1,0 +1,10 @@
+"""What Kenning remembers per user: conversations, answers and feedback on them."""
+
+from kenning.memory.conversations import (
+    AnswerRecord,
+    Conversation,
+    ConversationRepository,
+    Message,
+)
+
+__all__ = ["AnswerRecord", "Conversation", "ConversationRepository", "Message"]

@@ -1,0 +1,167 @@
+"""Conversations, their messages, the answers given and the feedback on them.
+
+Everything is keyed by tenant and user name, and every read takes both: a conversation
+id guessed from another account resolves to "not found", never to someone else's data.
+Each answer keeps its quality signals (mode, groundedness, evidence, citations, latency)
+so monitoring and reports can be computed from what was actually said.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from kenning.errors import NotFoundError
+from kenning.store.sqlite_db import Database
+from kenning.types import Answer
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    tenant: str
+    username: str
+    title: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: str
+    content: str
+    answer_id: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    id: str
+    conversation_id: str | None
+    question: str
+    mode: str
+    groundedness: float
+    evidence: float
+    citations: int
+    latency_ms: float
+
+
+class ConversationRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def start(self, tenant: str, username: str, title: str) -> Conversation:
+        now = time.time()
+        conv = Conversation(secrets.token_hex(8), tenant, username, title[:120], now, now)
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO conversations (id, tenant, username, title, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (conv.id, tenant, username, conv.title, now, now),
+            )
+        return conv
+
+    def get(self, tenant: str, username: str, conversation_id: str) -> Conversation:
+        row = (
+            self.db.read()
+            .execute(
+                "SELECT id, tenant, username, title, created_at, updated_at FROM conversations"
+                " WHERE id = ? AND tenant = ? AND username = ?",
+                (conversation_id, tenant, username),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise NotFoundError(f"no conversation {conversation_id!r}")
+        return Conversation(*row)
+
+    def list_for(self, tenant: str, username: str, limit: int = 50) -> list[Conversation]:
+        rows = self.db.read().execute(
+            "SELECT id, tenant, username, title, created_at, updated_at FROM conversations"
+            " WHERE tenant = ? AND username = ? ORDER BY updated_at DESC LIMIT ?",
+            (tenant, username, limit),
+        )
+        return [Conversation(*r) for r in rows]
+
+    def messages(self, conversation: Conversation) -> list[Message]:
+        rows = self.db.read().execute(
+            "SELECT role, content, answer_id, created_at FROM messages"
+            " WHERE conversation_id = ? ORDER BY id",
+            (conversation.id,),
+        )
+        return [Message(*r) for r in rows]
+
+    def delete(self, tenant: str, username: str, conversation_id: str) -> None:
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM conversations WHERE id = ? AND tenant = ? AND username = ?",
+                (conversation_id, tenant, username),
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no conversation {conversation_id!r}")
+
+    def record_exchange(
+        self,
+        tenant: str,
+        username: str,
+        conversation: Conversation | None,
+        answer: Answer,
+        latency_ms: float,
+    ) -> str:
+        """Store the answer (and, in a conversation, both messages); returns the answer id."""
+        answer_id = secrets.token_hex(8)
+        now = time.time()
+        conv_id = conversation.id if conversation else None
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO answers (id, tenant, username, conversation_id, question, text, mode,"
+                " groundedness, evidence, citations, latency_ms, model, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    answer_id,
+                    tenant,
+                    username,
+                    conv_id,
+                    answer.question,
+                    answer.text,
+                    answer.mode.value,
+                    answer.groundedness,
+                    answer.evidence,
+                    len(answer.citations),
+                    latency_ms,
+                    answer.model,
+                    now,
+                ),
+            )
+            if conv_id is not None:
+                conn.executemany(
+                    "INSERT INTO messages (conversation_id, role, content, answer_id, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (conv_id, "user", answer.question, None, now),
+                        (conv_id, "assistant", answer.text, answer_id, now),
+                    ],
+                )
+                conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conv_id))
+        return answer_id
+
+    def add_feedback(
+        self, tenant: str, username: str, answer_id: str, rating: int, comment: str
+    ) -> None:
+        """Thumbs up (1) or down (-1) on an answer the user received; replaces earlier
+        feedback by the same user."""
+        with self.db.write() as conn:
+            owner = conn.execute(
+                "SELECT 1 FROM answers WHERE id = ? AND tenant = ? AND username = ?",
+                (answer_id, tenant, username),
+            ).fetchone()
+            if owner is None:
+                raise NotFoundError(f"no answer {answer_id!r}")
+            conn.execute(
+                "INSERT INTO feedback (answer_id, tenant, username, rating, comment, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (answer_id, username) DO UPDATE SET"
+                " rating = excluded.rating, comment = excluded.comment,"
+                " created_at = excluded.created_at",
+                (answer_id, tenant, username, rating, comment, time.time()),
+            )
