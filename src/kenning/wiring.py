@@ -16,6 +16,7 @@ from kenning.embedding import make_embedder
 from kenning.embedding.base import Embedder
 from kenning.generation.base import LLM
 from kenning.jobs import JobRepository, JobRunner
+from kenning.jobs.sources import SourceRepository
 from kenning.memory import ConversationRepository
 from kenning.pipelines.answering import Assistant
 from kenning.pipelines.indexing import Indexer
@@ -100,6 +101,10 @@ class Components:
     @cached_property
     def job_runner(self) -> JobRunner:
         return JobRunner(self.jobs)
+
+    @cached_property
+    def sources(self) -> SourceRepository:
+        return SourceRepository(self.db)
 
     @cached_property
     def conversations(self) -> ConversationRepository:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kenning.cli import ask, documents, ingest, search
+from kenning.cli import accounts, ask, documents, ingest, search, serve
 from kenning.cli.context import CliState, fail
 from kenning.errors import KenningError
 from kenning.settings import Settings
@@ -51,6 +51,10 @@ app.command("ingest")(ingest.ingest)
 app.command("search")(search.search)
 app.command("ask")(ask.ask)
 app.add_typer(documents.app, name="documents")
+app.command("serve")(serve.serve)
+app.add_typer(accounts.users, name="users")
+app.add_typer(accounts.keys, name="keys")
+app.add_typer(accounts.tenants, name="tenants")
 
 
 def _register_optional_groups() -> None:

@@ -1,0 +1,101 @@
+"""The FastAPI application factory: ``create_app(settings)``.
+
+The lifespan builds the components once (store, models, auth) and warms them up before
+the first request, marks jobs a previous process left unfinished as failed, and closes
+everything on shutdown. ``/healthz`` answers as soon as the process runs; ``/readyz``
+once the store is open and the models are loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from kenning.api import problems
+from kenning.api.limits import BodySizeLimit
+from kenning.api.routes import (
+    accounts,
+    answers,
+    auth,
+    chat,
+    documents,
+    health,
+    jobs,
+    openai_compat,
+    search,
+    tenants,
+)
+from kenning.settings import Settings
+from kenning.wiring import Components
+
+UPLOAD_PATHS = ("/v1/documents",)
+
+
+def create_app(
+    settings: Settings | None = None, *, components: Components | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    comps = components or Components(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        comps.db.warm_up()
+        comps.jobs.fail_interrupted()
+        comps.store.warm_up()
+        comps.retriever.store.bind_embedder(comps.embedder.name, comps.embedder.dimensions)
+        comps.embedder.warm_up()
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            comps.close()
+
+    app = FastAPI(
+        title="Kenning",
+        summary="Answers grounded in your documents, with citations and access control.",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.state.components = comps
+    app.state.ready = False
+    problems.install(app)
+    app.add_middleware(
+        BodySizeLimit,
+        default=settings.api.max_json_bytes,
+        uploads=settings.api.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    for module in (
+        health,
+        auth,
+        accounts,
+        tenants,
+        documents,
+        jobs,
+        search,
+        chat,
+        answers,
+        openai_compat,
+    ):
+        app.include_router(module.router)
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kenning")
+    except PackageNotFoundError:
+        return "0.0.0"

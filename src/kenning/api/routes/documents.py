@@ -1,0 +1,253 @@
+"""Documents: upload, list, read, download, delete, ACLs; folder sources to sync.
+
+Everything goes through the document's ACL, for every role: a document the caller may
+not read is "not found", indistinguishable from one that does not exist, and editors
+manage (delete, re-permission) only documents they can read. Editors and admins see the
+ACL of what they can read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi.responses import FileResponse
+
+from kenning.api.deps import ClientDep, ComponentsDep, Editor, Reader
+from kenning.api.schemas import AclBody, DocumentOut, JobOut, SourceCreate, SourceOut
+from kenning.auth.models import Caller, Permission
+from kenning.errors import InvalidInputError, NotFoundError
+from kenning.jobs import Job, JobKind
+from kenning.jobs.sources import Source, allowed_folder
+from kenning.pipelines.indexing import file_sha256
+from kenning.types import Acl, Document
+from kenning.wiring import Components
+
+router = APIRouter(prefix="/v1", tags=["documents"])
+MAX_FILES = 100
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut(
+        id=job.id,
+        kind=job.kind.value,
+        status=job.status.value,
+        created_by=job.created_by,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        request=dict(job.request),
+        report=dict(job.report),
+        error=job.error,
+    )
+
+
+def readable(comps: Components, caller: Caller, document_id: str) -> Document:
+    """The document if the caller may read it; otherwise NotFound (no existence leak)."""
+    doc = comps.store.get_document(caller.user.tenant, document_id)
+    if doc is None or not doc.acl.allows(caller.principal):
+        raise NotFoundError(f"no document {document_id!r}")
+    return doc
+
+
+@router.get("/documents")
+def list_documents(caller: Reader, comps: ComponentsDep) -> list[DocumentOut]:
+    manager = caller.can(Permission.WRITE)
+    docs = comps.store.list_documents(caller.user.tenant)
+    return [DocumentOut.of(d, with_acl=manager) for d in docs if d.acl.allows(caller.principal)]
+
+
+@router.post("/documents", status_code=202)
+def upload(
+    caller: Editor,
+    comps: ComponentsDep,
+    client: ClientDep,
+    files: Annotated[list[UploadFile], File(description="One or more files")],
+    acl: Annotated[list[str], Form(description="public, user:NAME or group:NAME")] = [],  # noqa: B006
+) -> JobOut:
+    """Store the files and ingest them in the background; poll the returned job."""
+    if not files or len(files) > MAX_FILES:
+        raise InvalidInputError(f"send 1 to {MAX_FILES} files")
+    access = Acl.parse(acl)
+    tenant = caller.user.tenant
+    paths = [_store_upload(comps, tenant, f) for f in files]
+    request = {"files": [p.name for p in paths], "acl": acl}
+    job = comps.jobs.create(tenant, JobKind.UPLOAD, caller.user.username, request)
+    comps.auth.repo.append_audit(
+        tenant,
+        caller.user.username,
+        "document.upload",
+        ",".join(p.name for p in paths),
+        {"job_id": job.id, "acl": acl},
+        client,
+    )
+    indexer = comps.indexer
+    comps.job_runner.submit(
+        job, lambda: indexer.ingest_paths(paths, tenant=tenant, acl=access).to_dict()
+    )
+    return job_out(job)
+
+
+def _store_upload(comps: Components, tenant: str, upload: UploadFile) -> Path:
+    """Copy an upload into the tenant's upload folder: a temp file, then an atomic rename,
+    so a half-received file is never ingested. The same file name replaces its document."""
+    name = Path(upload.filename or "").name.strip()
+    if not name or name.startswith(".") or len(name) > 255:
+        raise InvalidInputError(f"unusable file name {upload.filename!r}")
+    tenant_key = hashlib.sha256(tenant.encode()).hexdigest()[:16]
+    name_key = hashlib.sha256(name.encode()).hexdigest()[:16]
+    folder = comps.settings.uploads_dir / tenant_key / name_key
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(upload.file, out, length=1 << 20)
+        os.replace(tmp, folder / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return folder / name
+
+
+@router.get("/documents/{document_id}")
+def get_document(document_id: str, caller: Reader, comps: ComponentsDep) -> DocumentOut:
+    doc = readable(comps, caller, document_id)
+    return DocumentOut.of(doc, with_acl=caller.can(Permission.WRITE))
+
+
+@router.get(
+    "/documents/{document_id}/download",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download(document_id: str, caller: Reader, comps: ComponentsDep) -> FileResponse:
+    """The original file, only while it still is the version that was indexed."""
+    doc = readable(comps, caller, document_id)
+    path = Path(doc.source)
+    if not path.is_file() or file_sha256(path) != doc.content_hash:
+        raise NotFoundError("the original file is no longer available in the indexed version")
+    filename = str(doc.metadata.get("filename", path.name))
+    return FileResponse(path, filename=filename, media_type="application/octet-stream")
+
+
+@router.delete("/documents/{document_id}", status_code=204)
+def delete_document(
+    document_id: str, caller: Editor, comps: ComponentsDep, client: ClientDep
+) -> Response:
+    doc = readable(comps, caller, document_id)
+    comps.store.delete_documents(caller.user.tenant, [doc.id])
+    path = Path(doc.source)
+    if path.is_relative_to(comps.settings.uploads_dir):
+        path.unlink(missing_ok=True)
+    comps.auth.repo.append_audit(
+        caller.user.tenant,
+        caller.user.username,
+        "document.delete",
+        doc.id,
+        {"source": doc.source},
+        client,
+    )
+    return Response(status_code=204)
+
+
+@router.get("/documents/{document_id}/acl")
+def get_acl(document_id: str, caller: Editor, comps: ComponentsDep) -> AclBody:
+    return AclBody.of(readable(comps, caller, document_id).acl)
+
+
+@router.put("/documents/{document_id}/acl")
+def set_acl(
+    document_id: str, body: AclBody, caller: Editor, comps: ComponentsDep, client: ClientDep
+) -> AclBody:
+    doc = readable(comps, caller, document_id)
+    acl = body.to_acl()
+    comps.store.set_acl(caller.user.tenant, doc.id, acl)
+    comps.auth.repo.append_audit(
+        caller.user.tenant,
+        caller.user.username,
+        "document.acl",
+        doc.id,
+        {"before": AclBody.of(doc.acl).model_dump(), "after": AclBody.of(acl).model_dump()},
+        client,
+    )
+    return AclBody.of(acl)
+
+
+# -- sources -------------------------------------------------------------------------
+
+
+def _source_out(s: Source) -> SourceOut:
+    return SourceOut(
+        id=s.id,
+        kind=s.kind,
+        location=s.location,
+        acl=AclBody.of(s.acl),
+        created_by=s.created_by,
+        created_at=s.created_at,
+        last_job_id=s.last_job_id,
+    )
+
+
+@router.get("/sources")
+def list_sources(caller: Editor, comps: ComponentsDep) -> list[SourceOut]:
+    return [_source_out(s) for s in comps.sources.list_for(caller.user.tenant)]
+
+
+@router.post("/sources", status_code=201)
+def add_source(
+    body: SourceCreate, caller: Editor, comps: ComponentsDep, client: ClientDep
+) -> SourceOut:
+    """Register a server folder (inside ``api.source_roots``); sync it to ingest."""
+    folder = allowed_folder(body.location, comps.settings.api.source_roots)
+    source = comps.sources.add(
+        caller.user.tenant, body.kind, str(folder), body.acl.to_acl(), caller.user.username
+    )
+    comps.auth.repo.append_audit(
+        caller.user.tenant, caller.user.username, "source.add", str(folder), client=client
+    )
+    return _source_out(source)
+
+
+@router.post("/sources/{source_id}/sync", status_code=202)
+def sync_source(source_id: str, caller: Editor, comps: ComponentsDep, client: ClientDep) -> JobOut:
+    """Ingest new and changed files of the folder and drop documents of removed ones."""
+    tenant = caller.user.tenant
+    source = comps.sources.get(tenant, source_id)
+    folder = allowed_folder(source.location, comps.settings.api.source_roots)
+    job = comps.jobs.create(tenant, JobKind.SYNC, caller.user.username, {"source_id": source.id})
+    comps.sources.set_last_job(source.id, job.id)
+    comps.auth.repo.append_audit(
+        tenant, caller.user.username, "source.sync", source.location, {"job_id": job.id}, client
+    )
+    indexer = comps.indexer
+    comps.job_runner.submit(
+        job,
+        lambda: indexer.ingest_paths([folder], tenant=tenant, acl=source.acl, sync=True).to_dict(),
+    )
+    return job_out(job)
+
+
+@router.delete("/sources/{source_id}", status_code=204)
+def remove_source(
+    source_id: str, caller: Editor, comps: ComponentsDep, client: ClientDep
+) -> Response:
+    """Unregister the folder and delete its documents from the index."""
+    tenant = caller.user.tenant
+    source = comps.sources.get(tenant, source_id)
+    versions = comps.store.versions(tenant, source_prefix=source.location.rstrip("/") + "/")
+    comps.store.delete_documents(tenant, [v.document_id for v in versions.values()])
+    comps.sources.remove(tenant, source_id)
+    comps.auth.repo.append_audit(
+        tenant,
+        caller.user.username,
+        "source.remove",
+        source.location,
+        {"documents_deleted": len(versions)},
+        client,
+    )
+    return Response(status_code=204)

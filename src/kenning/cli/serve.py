@@ -1,0 +1,34 @@
+"""``kenning serve``: the REST API (and OpenAPI docs at /docs) on uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kenning.cli.context import state
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Serve the API on the embedded store in the data directory."""
+    import uvicorn
+
+    from kenning.api.app import create_app
+
+    settings = state(ctx).settings
+    api = settings.api.model_copy(
+        update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    )
+    settings = settings.model_copy(update={"api": api})
+    uvicorn.run(
+        create_app(settings),
+        host=api.host,
+        port=api.port,
+        log_level="info",
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )
