@@ -9,7 +9,7 @@ SHARED ?= ../shared/data
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint typecheck unit bench bench-retrieval bench-embedding bench-latency \
+.PHONY: install run serve test lint typecheck unit bench bench-retrieval bench-embedding bench-latency \
 	bench-answers bench-abstention clean
 
 $(STAMP): pyproject.toml

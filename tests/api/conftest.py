@@ -1,0 +1,132 @@
+"""A Kenning service on a temporary data directory, with accounts in two tenants.
+
+``acme``: ada (admin), ed (editor), vic (viewer, group eng), val (viewer, no group).
+``globex``: gus (admin). Every password is ``PASSWORD``. ``live_server`` runs the same
+app on a real uvicorn server on loopback for the streaming paths and real clients.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from kenning.api.app import create_app
+from kenning.auth.models import Role
+from kenning.settings import ApiSettings, Settings
+from kenning.wiring import Components
+
+PASSWORD = "correct horse battery staple"
+ACCOUNTS = {
+    ("acme", "ada"): (Role.ADMIN, ()),
+    ("acme", "ed"): (Role.EDITOR, ()),
+    ("acme", "vic"): (Role.VIEWER, ("eng",)),
+    ("acme", "val"): (Role.VIEWER, ()),
+    ("globex", "gus"): (Role.ADMIN, ()),
+}
+
+
+@dataclass
+class Service:
+    app: FastAPI
+    client: TestClient
+    settings: Settings
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def comps(self) -> Components:
+        found: Components = self.app.state.components
+        return found
+
+    def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    def upload(
+        self, username: str, files: dict[str, bytes], acl: list[str] | None = None
+    ) -> dict[str, object]:
+        """Upload and wait for the ingest job; returns the finished job."""
+        response = self.client.post(
+            "/v1/documents",
+            headers=self.auth(username),
+            files=[("files", (name, data)) for name, data in files.items()],
+            data={"acl": acl or []},
+        )
+        assert response.status_code == 202, response.text
+        return self.wait(username, response.json()["id"])
+
+    def wait(self, username: str, job_id: str) -> dict[str, object]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job: dict[str, object] = self.client.get(
+                f"/v1/jobs/{job_id}", headers=self.auth(username)
+            ).json()
+            if job["status"] in ("done", "failed"):
+                return job
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} did not finish")
+
+
+def make_settings(data_dir: Path, **api: object) -> Settings:
+    return Settings(data_dir=data_dir, api=ApiSettings(**{"rate_limit": "10000/minute", **api}))
+
+
+def seed(comps: Components) -> None:
+    repo = comps.auth.repo
+    for tenant in ("acme", "globex"):
+        repo.ensure_tenant(tenant)
+    repo.create_group("acme", "eng")
+    for (tenant, username), (role, groups) in ACCOUNTS.items():
+        comps.auth.create_user("test", tenant, username, PASSWORD, role)
+        for group in groups:
+            repo.set_membership(tenant, group, username, True)
+
+
+def login(client: TestClient, tenant: str, username: str) -> str:
+    response = client.post(
+        "/v1/auth/login", json={"tenant": tenant, "username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    settings = make_settings(tmp_path / "data")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        svc = Service(app, client, settings)
+        seed(svc.comps)
+        for tenant, username in ACCOUNTS:
+            svc.tokens[username] = login(client, tenant, username)
+        yield svc
+
+
+@pytest.fixture
+def live_server(service: Service) -> Iterator[str]:
+    """The same app (already started by the TestClient) behind a real uvicorn server."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        service.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
