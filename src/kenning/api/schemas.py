@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -121,8 +121,8 @@ class AuditOut(BaseModel):
 
 class AclBody(Strict):
     public: bool = True
-    users: list[str] = Field(default=[], max_length=1000)
-    groups: list[str] = Field(default=[], max_length=1000)
+    users: list[Annotated[str, Field(pattern=NAME)]] = Field(default=[], max_length=1000)
+    groups: list[Annotated[str, Field(pattern=NAME)]] = Field(default=[], max_length=1000)
 
     def to_acl(self) -> Acl:
         restricted = bool(self.users or self.groups)

@@ -32,13 +32,17 @@ class Source:
 
 def allowed_folder(location: str, roots: list[Path]) -> Path:
     """The resolved folder, if it lies inside one of ``roots``; otherwise an error."""
-    folder = Path(location).resolve()
-    if not any(folder.is_relative_to(root.resolve()) for root in roots):
+    try:
+        folder = Path(location).resolve()
+        inside = any(folder.is_relative_to(root.resolve()) for root in roots)
+        if inside and not folder.is_dir():
+            raise InvalidInputError(f"no folder {location}")
+    except (ValueError, OSError) as exc:  # NUL bytes, over-long names
+        raise InvalidInputError(f"unusable folder path: {exc}") from exc
+    if not inside:
         raise PermissionDeniedError(
             "this folder is outside the source roots the server allows (api.source_roots)"
         )
-    if not folder.is_dir():
-        raise InvalidInputError(f"no folder {location}")
     return folder
 
 

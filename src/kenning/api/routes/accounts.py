@@ -93,6 +93,10 @@ def update_user(
     username: str, body: UserUpdate, caller: Admin, comps: ComponentsDep, client: ClientDep
 ) -> UserOut:
     tenant = caller.user.tenant
+    if username == caller.user.username and (
+        body.role not in (None, caller.user.role) or body.active is False
+    ):
+        raise PermissionDeniedError("admins cannot demote or deactivate themselves")
     comps.auth.update_user(
         caller.user.username,
         tenant,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi.responses import FileResponse
 
 from kenning.api.deps import ClientDep, ComponentsDep, Editor, Reader
-from kenning.api.schemas import AclBody, DocumentOut, JobOut, SourceCreate, SourceOut
+from kenning.api.schemas import NAME, AclBody, DocumentOut, JobOut, SourceCreate, SourceOut
 from kenning.auth.models import Caller, Permission
 from kenning.errors import InvalidInputError, NotFoundError
 from kenning.jobs import Job, JobKind
@@ -74,8 +75,11 @@ def upload(
     if not files or len(files) > MAX_FILES:
         raise InvalidInputError(f"send 1 to {MAX_FILES} files")
     access = Acl.parse(acl)
+    if any(not re.fullmatch(NAME, n) for n in access.users | access.groups):
+        raise InvalidInputError("ACL names are 1-64 letters, digits, '.', '-', '_' or '@'")
     tenant = caller.user.tenant
-    paths = [_store_upload(comps, tenant, f) for f in files]
+    names = [_safe_name(f.filename) for f in files]  # all checked before any is stored
+    paths = [_store_upload(comps, tenant, f, n) for f, n in zip(files, names, strict=True)]
     request = {"files": [p.name for p in paths], "acl": acl}
     job = comps.jobs.create(tenant, JobKind.UPLOAD, caller.user.username, request)
     comps.auth.repo.append_audit(
@@ -93,12 +97,22 @@ def upload(
     return job_out(job)
 
 
-def _store_upload(comps: Components, tenant: str, upload: UploadFile) -> Path:
+def _safe_name(filename: str | None) -> str:
+    """The file name without any directory part; refused if a file system would balk."""
+    name = Path((filename or "").replace("\\", "/")).name.strip()
+    if (
+        not name
+        or name.startswith(".")
+        or len(name.encode("utf-8", "surrogatepass")) > 255
+        or any(ord(ch) < 32 or ch == "\x7f" for ch in name)
+    ):
+        raise InvalidInputError(f"unusable file name {filename!r}")
+    return name
+
+
+def _store_upload(comps: Components, tenant: str, upload: UploadFile, name: str) -> Path:
     """Copy an upload into the tenant's upload folder: a temp file, then an atomic rename,
     so a half-received file is never ingested. The same file name replaces its document."""
-    name = Path(upload.filename or "").name.strip()
-    if not name or name.startswith(".") or len(name) > 255:
-        raise InvalidInputError(f"unusable file name {upload.filename!r}")
     tenant_key = hashlib.sha256(tenant.encode()).hexdigest()[:16]
     name_key = hashlib.sha256(name.encode()).hexdigest()[:16]
     folder = comps.settings.uploads_dir / tenant_key / name_key

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kenning.api.deps import ComponentsDep, Reader
 from kenning.api.schemas import CitationOut
 from kenning.auth.models import Caller
-from kenning.errors import InvalidInputError
+from kenning.errors import InvalidInputError, NotFoundError
 from kenning.pipelines.answering import EventKind
 from kenning.types import Answer
 from kenning.wiring import Components
@@ -61,6 +61,13 @@ class ModelList(BaseModel):
 @router.get("/models")
 def models(caller: Reader) -> ModelList:
     return ModelList(data=[ModelCard(id=MODEL_ID, created=0, owned_by="kenning")])
+
+
+@router.get("/models/{model_id}")
+def model(model_id: str, caller: Reader) -> ModelCard:
+    if model_id != MODEL_ID:
+        raise NotFoundError(f"no model {model_id!r}; this server offers {MODEL_ID!r}")
+    return ModelCard(id=MODEL_ID, created=0, owned_by="kenning")
 
 
 def _question(body: CompletionRequest) -> str:
