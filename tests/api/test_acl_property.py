@@ -1,0 +1,390 @@
+"""Property: through the HTTP API, nobody ever gets a document, passage or citation
+outside what the document ACLs let them read, and deleted documents never come back.
+
+Each example builds two fresh tenants with generated accounts (roles, group
+memberships) and documents (generated ACLs: public, ``user:X``, ``group:G``, naming
+accounts, non-members and people who do not exist; both tenants use the same user and
+group names). Every document shares the keyword ``quokka``, so every query matches
+them all, and carries a unique token so a leak in any returned text can be spotted.
+The oracle computes who may read what from the generated ACL specs alone (it never
+calls ``Acl.allows``), and every check runs in both directions: nothing unreadable is
+returned, and everything readable that matches is (a filter that was too strict fails
+too).
+
+One app serves the whole module (the embedding model loads once); examples never
+share a tenant. Password hashing is swapped for a cheap argon2 profile for this module
+only, so logging in a dozen accounts per example goes through the real login route
+without costing ~0.4 s of argon2 each.
+"""
+
+from __future__ import annotations
+
+import itertools
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kenning.auth.secrets as auth_secrets
+from kenning.api.app import create_app
+from kenning.auth.models import Role
+from tests.api.conftest import PASSWORD, Service, login, make_settings
+
+KEYWORD = "quokka"
+UPLOADER = "ed"
+MEMBERS = ("amy", "bo", "cy")
+GROUPS = ("eng", "ops", "legal")
+NOBODY = "zed"  # named in ACLs, has no account anywhere
+NO_GROUP = "board"  # named in ACLs, exists in no tenant
+ACL_ENTRIES = (
+    "public",
+    *(f"user:{name}" for name in (*MEMBERS, UPLOADER, NOBODY)),
+    *(f"group:{group}" for group in (*GROUPS, NO_GROUP)),
+)
+SEARCH_K = 100  # far more than a tenant's chunks: every readable document must come back
+
+_EXAMPLES = itertools.count()
+
+
+# -- the generated model ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TenantPlan:
+    accounts: tuple[tuple[str, Role, frozenset[str]], ...]
+    """(user name, role, groups); the first is the uploading editor."""
+    acls: tuple[tuple[str, ...], ...]
+    """One ACL (upload form specs) per document."""
+
+
+@dataclass(frozen=True)
+class Member:
+    tenant: str
+    name: str
+    role: Role
+    groups: frozenset[str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.tenant}/{self.name}"
+
+
+@dataclass
+class Doc:
+    tenant: str
+    token: str
+    acl: tuple[str, ...]
+    id: str = ""
+
+    @property
+    def filename(self) -> str:
+        return f"{self.token}.md"
+
+    @property
+    def title(self) -> str:
+        return f"Quokka rota {self.token}"
+
+    @property
+    def body(self) -> bytes:
+        return (
+            f"# {self.title}\n\n"
+            f"The {KEYWORD} rota for {self.token} lists who feeds the animals at weekends.\n"
+            f"Ask the keeper of {self.token} before swapping a {KEYWORD} shift.\n"
+        ).encode()
+
+
+@dataclass
+class World:
+    members: list[Member] = field(default_factory=list)
+    docs: list[Doc] = field(default_factory=list)
+    deleted: set[str] = field(default_factory=set)
+
+    def may_read(self, member: Member, doc: Doc) -> bool:
+        """The oracle, from the specs as uploaded: no spec at all means tenant-wide."""
+        if doc.id in self.deleted or doc.tenant != member.tenant:
+            return False
+        specs = set(doc.acl)
+        return (
+            not specs
+            or "public" in specs
+            or f"user:{member.name}" in specs
+            or any(f"group:{group}" in specs for group in member.groups)
+        )
+
+    def readable(self, member: Member) -> set[str]:
+        return {d.id for d in self.docs if self.may_read(member, d)}
+
+    def forbidden_tokens(self, member: Member) -> list[str]:
+        return [d.token for d in self.docs if not self.may_read(member, d)]
+
+    def doc(self, doc_id: str) -> Doc:
+        return next(d for d in self.docs if d.id == doc_id)
+
+
+_groups = st.frozensets(st.sampled_from(GROUPS), max_size=2)
+
+
+@st.composite
+def tenant_plans(draw: st.DrawFn, max_members: int = 3, max_docs: int = 4) -> TenantPlan:
+    names = draw(st.lists(st.sampled_from(MEMBERS), unique=True, max_size=max_members))
+    accounts = [(UPLOADER, Role.EDITOR, draw(_groups))]
+    accounts += [(name, draw(st.sampled_from(Role)), draw(_groups)) for name in names]
+    acl = st.lists(st.sampled_from(ACL_ENTRIES), unique=True, max_size=3).map(tuple)
+    acls = draw(st.lists(acl, min_size=1, max_size=max_docs))
+    return TenantPlan(tuple(accounts), tuple(acls))
+
+
+free_queries = st.one_of(
+    st.just(f"{KEYWORD} rota"),
+    st.text(string.ascii_letters + string.digits + " ", min_size=1, max_size=40).filter(str.strip),
+)
+
+
+# -- the service ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def acl_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One app for the module, no accounts: each example creates its own tenants."""
+    with pytest.MonkeyPatch.context() as patch:
+        cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        patch.setattr(auth_secrets, "_HASHER", cheap)
+        settings_ = make_settings(Path(tmp_path_factory.mktemp("acl")) / "data")
+        app = create_app(settings_)
+        with TestClient(app) as client:
+            yield Service(app, client, settings_)
+
+
+def build_world(svc: Service, plans: list[TenantPlan]) -> World:
+    """Create the planned tenants, accounts and documents through the API; map ids."""
+    n = next(_EXAMPLES)
+    comps, repo = svc.comps, svc.comps.auth.repo
+    world = World()
+    for letter, plan in zip("ab", plans, strict=True):
+        tenant = f"acl{n}{letter}"
+        repo.ensure_tenant(tenant)
+        for group in GROUPS:
+            repo.create_group(tenant, group)
+        for name, role, groups in plan.accounts:
+            comps.auth.create_user("test", tenant, name, PASSWORD, role)
+            for group in groups:
+                repo.set_membership(tenant, group, name, True)
+            member = Member(tenant, name, role, groups)
+            svc.tokens[member.key] = login(svc.client, tenant, name)
+            world.members.append(member)
+        docs = [Doc(tenant, f"kt{n:05d}{letter}{i:02d}", acl) for i, acl in enumerate(plan.acls)]
+        upload(svc, docs)
+        # The store is the test-side source of ids (no API caller may see everything).
+        stored = {d.metadata["filename"]: d for d in comps.store.list_documents(tenant)}
+        assert sorted(stored) == sorted(d.filename for d in docs)
+        for doc in docs:
+            doc.id = stored[doc.filename].id
+            assert stored[doc.filename].title == doc.title
+        world.docs += docs
+    return world
+
+
+def upload(svc: Service, docs: list[Doc]) -> None:
+    """One upload per document (each has its own ACL), all queued before waiting."""
+    jobs = []
+    for doc in docs:
+        uploader = f"{doc.tenant}/{UPLOADER}"
+        response = svc.client.post(
+            "/v1/documents",
+            headers=svc.auth(uploader),
+            files=[("files", (doc.filename, doc.body))],
+            data={"acl": list(doc.acl)},
+        )
+        assert response.status_code == 202, response.text
+        jobs.append((uploader, response.json()["id"]))
+    for uploader, job_id in jobs:
+        job = svc.wait(uploader, job_id)
+        assert job["status"] == "done", job
+        report = job["report"]
+        assert isinstance(report, dict)
+        assert report["added"] == 1, job
+
+
+# -- the checks -------------------------------------------------------------------------
+
+
+def post(svc: Service, member: Member, path: str, body: dict[str, Any]) -> Any:
+    response = svc.client.post(path, headers=svc.auth(member.key), json=body)
+    assert response.status_code == 200, f"{member.key} POST {path} {body}: {response.text}"
+    return response.json()
+
+
+def assert_no_leak(world: World, member: Member, texts: list[str], where: str) -> None:
+    joined = "\n".join(texts)
+    leaked = [token for token in world.forbidden_tokens(member) if token in joined]
+    assert not leaked, f"{member.key} got text of unreadable documents {leaked} via {where}"
+
+
+def search_ids(svc: Service, world: World, member: Member, body: dict[str, Any]) -> set[str]:
+    hits = post(svc, member, "/v1/search", body)["hits"]
+    ids = [h["document_id"] for h in hits]
+    readable = world.readable(member)
+    assert set(ids) <= readable, f"{member.key} searched {body}: leaked {set(ids) - readable}"
+    for hit in hits:
+        assert hit["title"] == world.doc(hit["document_id"]).title
+    assert_no_leak(world, member, [h["text"] + h["title"] for h in hits], f"search {body}")
+    return set(ids)
+
+
+def check_documents(svc: Service, world: World, member: Member, opened: list[Doc]) -> None:
+    """List: exactly the readable documents. Read and download each of ``opened``: the
+    readable ones, byte for byte; 404 for every other one (other tenant's, deleted)."""
+    headers = svc.auth(member.key)
+    readable = world.readable(member)
+    response = svc.client.get("/v1/documents", headers=headers)
+    assert response.status_code == 200, response.text
+    listed = response.json()
+    ids = [d["id"] for d in listed]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == readable, f"{member.key} listed {set(ids)}, may read {readable}"
+    for entry in listed:
+        doc = world.doc(entry["id"])
+        assert entry["title"] == doc.title
+        if member.role is Role.VIEWER:
+            assert entry["acl"] is None
+        else:
+            specs = set(doc.acl)
+            assert entry["acl"]["public"] == (not specs or "public" in specs)
+            assert set(entry["acl"]["users"]) == {s[5:] for s in specs if s.startswith("user:")}
+            assert set(entry["acl"]["groups"]) == {s[6:] for s in specs if s.startswith("group:")}
+    for doc in opened:
+        got = svc.client.get(f"/v1/documents/{doc.id}", headers=headers)
+        file = svc.client.get(f"/v1/documents/{doc.id}/download", headers=headers)
+        if doc.id in readable:
+            assert got.status_code == 200, f"{member.key} GET {doc.id}: {got.text}"
+            assert got.json()["id"] == doc.id
+            assert file.status_code == 200, f"{member.key} download {doc.id}: {file.text}"
+            assert file.content == doc.body
+        else:
+            assert got.status_code == 404, f"{member.key} GET {doc.token}: {got.text}"
+            assert file.status_code == 404, f"{member.key} download {doc.token}: {file.text}"
+            assert doc.token not in got.text + file.text
+
+
+def check_search(svc: Service, world: World, member: Member, query: str, probe: list[Doc]) -> None:
+    readable = world.readable(member)
+    every_id = [d.id for d in world.docs]
+    # Hybrid: the dense leg ranks every readable chunk, so with a large k all come back.
+    assert search_ids(svc, world, member, {"query": query, "k": SEARCH_K}) == readable
+    # A filter naming every document (other tenant's and deleted ones too) cannot widen.
+    body = {"query": query, "k": SEARCH_K, "filter": {"document_ids": every_id}}
+    assert search_ids(svc, world, member, body) == readable
+    # Keyword: every document has the keyword; each token names exactly one document.
+    body = {"query": KEYWORD, "k": SEARCH_K, "mode": "keyword"}
+    assert search_ids(svc, world, member, body) == readable
+    body = {"query": " ".join(d.token for d in probe), "k": SEARCH_K, "mode": "keyword"}
+    assert search_ids(svc, world, member, body) == {d.id for d in probe} & readable
+
+
+def check_chat(svc: Service, world: World, member: Member, probe: list[Doc]) -> None:
+    readable = world.readable(member)
+    question = f"Who keeps the {KEYWORD} rota for {probe[0].token}?"
+    answer = post(svc, member, "/v1/chat", {"question": question})
+    sources = [p["document_id"] for p in answer["sources"]]
+    cited = [c["passage"]["document_id"] for c in answer["citations"]]
+    where = f"chat {question!r}"
+    assert set(sources) <= readable, f"{member.key} {where}: sources {set(sources) - readable}"
+    assert set(cited) <= readable, f"{member.key} {where}: citations {set(cited) - readable}"
+    assert bool(sources) == bool(readable), f"{member.key} {where}: {answer}"
+    if not readable:
+        assert answer["abstained"], answer
+        assert not cited
+    passages = [*answer["sources"], *(c["passage"] for c in answer["citations"])]
+    texts = [answer["text"], *(p["text"] + p["title"] for p in passages)]
+    assert_no_leak(world, member, texts, where)
+
+
+def check_everyone(
+    svc: Service, world: World, query: str, probe: list[Doc], opened: list[Doc] | None = None
+) -> None:
+    for member in world.members:
+        check_documents(svc, world, member, world.docs if opened is None else opened)
+        check_search(svc, world, member, query, probe)
+        check_chat(svc, world, member, probe)
+
+
+def draw_probe(data: st.DataObject, world: World) -> list[Doc]:
+    docs = st.sampled_from(world.docs)
+    return data.draw(st.lists(docs, min_size=1, max_size=4, unique_by=lambda d: d.token))
+
+
+def two_tenants(max_members: int, max_docs: int) -> st.SearchStrategy[list[TenantPlan]]:
+    plan = tenant_plans(max_members=max_members, max_docs=max_docs)
+    return st.lists(plan, min_size=2, max_size=2)
+
+
+# -- the properties ---------------------------------------------------------------------
+
+PROPERTY = settings(
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@settings(PROPERTY, max_examples=12)
+@given(plans=two_tenants(max_members=3, max_docs=4), query=free_queries, data=st.data())
+def test_every_view_is_exactly_what_the_acl_admits(
+    acl_service: Service, plans: list[TenantPlan], query: str, data: st.DataObject
+) -> None:
+    world = build_world(acl_service, plans)
+    check_everyone(acl_service, world, query, draw_probe(data, world))
+
+
+def expected_delete_status(world: World, actor: Member, doc: Doc) -> int:
+    if actor.role is Role.VIEWER:
+        return 403
+    return 204 if world.may_read(actor, doc) else 404
+
+
+@settings(PROPERTY, max_examples=8)
+@given(plans=two_tenants(max_members=2, max_docs=4), query=free_queries, data=st.data())
+def test_deleted_documents_never_come_back(
+    acl_service: Service, plans: list[TenantPlan], query: str, data: st.DataObject
+) -> None:
+    svc = acl_service
+    world = build_world(svc, plans)
+    probe = draw_probe(data, world)
+    for member in world.members:  # search first: the mirrors and ACL cache are warm
+        readable = world.readable(member)
+        assert search_ids(svc, world, member, {"query": query, "k": SEARCH_K}) == readable
+
+    for doc in world.docs:
+        if not data.draw(st.booleans(), label=f"delete {doc.token}"):
+            continue
+        allowed = [m for m in world.members if m.role is not Role.VIEWER and world.may_read(m, doc)]
+        others = [m for m in world.members if m not in allowed]  # never empty: other tenant
+        by_allowed = bool(allowed) and data.draw(st.booleans(), label="by someone allowed")
+        actor = data.draw(st.sampled_from(allowed if by_allowed else others), label="actor")
+        expected = expected_delete_status(world, actor, doc)
+        response = svc.client.delete(f"/v1/documents/{doc.id}", headers=svc.auth(actor.key))
+        assert response.status_code == expected, (actor, doc, response.text)
+        if expected == 204:
+            world.deleted.add(doc.id)
+            again = svc.client.delete(f"/v1/documents/{doc.id}", headers=svc.auth(actor.key))
+            assert again.status_code == 404, again.text
+        stored = svc.comps.store.get_document(doc.tenant, doc.id)
+        assert (stored is None) == (doc.id in world.deleted)
+
+    check_everyone(svc, world, query, probe)
+
+    # Another write moves the index on; what was deleted must stay gone.
+    late = Doc(world.docs[0].tenant, world.docs[0].token[:-2] + "99", ())
+    upload(svc, [late])
+    stored = svc.comps.store.list_documents(late.tenant)
+    late.id = next(d.id for d in stored if d.metadata["filename"] == late.filename)
+    world.docs.append(late)
+    gone = [d for d in world.docs if d.id in world.deleted]
+    check_everyone(svc, world, query, [late, *probe], opened=[late, *gone])
