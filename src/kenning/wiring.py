@@ -39,7 +39,9 @@ class Components:
 
     @cached_property
     def store(self) -> Store:
-        store = SQLiteStore(self.settings.store_path, dimensions=self.settings.embedding.dimensions)
+        store = SQLiteStore(
+            self.settings.store_path, dimensions=self.settings.embedding.dimensions, db=self.db
+        )
         store.warm_up()
         return store
 
@@ -77,7 +79,8 @@ class Components:
 
     @cached_property
     def db(self) -> Database:
-        """The service tables (users, keys, audit, jobs, conversations): same file."""
+        """One database file for the store and the service tables (users, keys, audit,
+        jobs, conversations), shared so each thread holds one connection to it."""
         db = Database(self.settings.store_path)
         db.warm_up()
         return db
@@ -113,10 +116,8 @@ class Components:
     def close(self) -> None:
         if "job_runner" in self.__dict__:
             self.job_runner.close()
-        if "db" in self.__dict__:
+        if "db" in self.__dict__:  # the store shares it
             self.db.close()
-        if "store" in self.__dict__:
-            self.store.close()
         llm = self.__dict__.get("llm")
         if llm is not None and hasattr(llm, "close"):
             llm.close()

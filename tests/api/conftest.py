@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,27 +99,26 @@ def login(client: TestClient, tenant: str, username: str) -> str:
     return token
 
 
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
-    settings = make_settings(tmp_path / "data")
+@contextmanager
+def running_service(settings: Settings, *, log_in: bool = True) -> Iterator[Service]:
+    """The app started (lifespan run) with the accounts seeded; tokens if ``log_in``."""
     app = create_app(settings)
     with TestClient(app) as client:
         svc = Service(app, client, settings)
         seed(svc.comps)
-        for tenant, username in ACCOUNTS:
-            svc.tokens[username] = login(client, tenant, username)
+        if log_in:
+            for tenant, username in ACCOUNTS:
+                svc.tokens[username] = login(client, tenant, username)
         yield svc
 
 
-@pytest.fixture
-def live_server(service: Service) -> Iterator[str]:
-    """The same app (already started by the TestClient) behind a real uvicorn server."""
+@contextmanager
+def serve_in_thread(app: FastAPI) -> Iterator[str]:
+    """An already started app behind a real uvicorn server on loopback; yields its URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        service.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -127,6 +127,21 @@ def live_server(service: Service) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    with running_service(make_settings(tmp_path / "data")) as svc:
+        yield svc
+
+
+@pytest.fixture
+def live_server(service: Service) -> Iterator[str]:
+    """The same app (already started by the TestClient) behind a real uvicorn server."""
+    with serve_in_thread(service.app) as url:
+        yield url

@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 
 import httpx
-from fastapi.testclient import TestClient
 
-from kenning.api.app import create_app
-from tests.api.conftest import Service, login, make_settings, seed
+from tests.api.conftest import Service, login, make_settings, running_service
 
 HANDBOOK = (
     b"# Travel policy\n\nTrain travel is booked in second class for trips under four hours.\n"
@@ -26,10 +24,8 @@ def doc_id(service: Service, filename: str, tenant: str = "acme") -> str:
 
 def test_upload_over_the_limit_is_refused_and_nothing_is_stored(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", max_upload_bytes=10_000)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        seed(app.state.components)
-        headers = {"Authorization": f"Bearer {login(client, 'acme', 'ed')}"}
+    with running_service(settings) as svc:
+        client, headers = svc.client, svc.auth("ed")
         big = b"# Big\n\n" + b"word " * 5000
         response = client.post("/v1/documents", headers=headers, files=[("files", ("big.md", big))])
         assert response.status_code == 413
@@ -127,10 +123,8 @@ def test_folder_sources_stay_inside_the_allowed_roots(tmp_path: Path) -> None:
     (root / "policies").mkdir(parents=True)
     (root / "policies" / "travel.md").write_bytes(HANDBOOK)
     settings = make_settings(tmp_path / "data", source_roots=[root])
-    app = create_app(settings)
-    with TestClient(app) as client:
-        seed(app.state.components)
-        headers = {"Authorization": f"Bearer {login(client, 'acme', 'ed')}"}
+    with running_service(settings) as svc:
+        client, headers = svc.client, svc.auth("ed")
         outside = client.post("/v1/sources", headers=headers, json={"location": "/etc"})
         assert outside.status_code == 403
         sneaky = client.post(
@@ -141,7 +135,6 @@ def test_folder_sources_stay_inside_the_allowed_roots(tmp_path: Path) -> None:
             "/v1/sources", headers=headers, json={"location": str(root / "policies")}
         ).json()
         job = client.post(f"/v1/sources/{source['id']}/sync", headers=headers).json()
-        svc = Service(app, client, settings, {"ed": headers["Authorization"].split()[1]})
         assert svc.wait("ed", job["id"])["report"]["added"] == 1
         (root / "policies" / "travel.md").unlink()
         job = client.post(f"/v1/sources/{source['id']}/sync", headers=headers).json()
@@ -201,9 +194,10 @@ def test_chat_streams_server_sent_events_on_a_real_server(
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path / "data", rate_limit="3/minute"))
-    with TestClient(app) as client:
-        seed(app.state.components)
+    with running_service(
+        make_settings(tmp_path / "data", rate_limit="3/minute"), log_in=False
+    ) as svc:
+        client = svc.client
         headers = {"Authorization": f"Bearer {login(client, 'acme', 'val')}"}
         codes = [client.get("/v1/users/me", headers=headers).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
@@ -215,9 +209,9 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
 
 
 def test_login_is_rate_limited_per_client_and_user(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path / "data", login_rate_limit="3/minute"))
-    with TestClient(app) as client:
-        seed(app.state.components)
+    settings = make_settings(tmp_path / "data", login_rate_limit="3/minute")
+    with running_service(settings, log_in=False) as svc:
+        client = svc.client
         wrong = {"tenant": "acme", "username": "ada", "password": "guess guess guess"}
         codes = [client.post("/v1/auth/login", json=wrong).status_code for _ in range(4)]
         assert codes == [401, 401, 401, 429]

@@ -9,9 +9,6 @@ three uploads per test would dominate the runtime.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,11 +16,8 @@ from typing import Any
 
 import openai
 import pytest
-import uvicorn
-from fastapi.testclient import TestClient
 
-from kenning.api.app import create_app
-from tests.api.conftest import ACCOUNTS, Service, login, make_settings, seed
+from tests.api.conftest import Service, make_settings, running_service, serve_in_thread
 
 QUESTION = "How many days of paid leave do staff get?"
 ACME_LEAVE = b"# Leave policy\n\nStaff get 30 days of paid leave per year.\n"
@@ -72,39 +66,10 @@ def _document_id(service: Service, username: str, title: str) -> str:
     return str(ids[0])
 
 
-@contextmanager
-def _uvicorn(service: Service) -> Iterator[str]:
-    """The app (already started by the TestClient) behind a real server, as in conftest."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        service.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     settings = make_settings(tmp_path_factory.mktemp("openai") / "data")
-    app = create_app(settings)
-    with TestClient(app) as client:
-        service = Service(app, client, settings)
-        seed(service.comps)
-        for tenant, username in ACCOUNTS:
-            service.tokens[username] = login(client, tenant, username)
+    with running_service(settings) as service:
         for username, files, acl in (
             ("ed", {"leave.md": ACME_LEAVE}, None),
             ("ed", {"freeze.md": ENG_ONLY}, ["group:eng"]),
@@ -112,7 +77,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         ):
             job = service.upload(username, files, acl)
             assert job["status"] == "done", job
-        with _uvicorn(service) as url:
+        with serve_in_thread(service.app) as url:
             yield Deployment(
                 service,
                 url,

@@ -33,7 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from kenning.api.app import create_app
 from kenning.auth.models import Role
-from tests.api.conftest import ACCOUNTS, PASSWORD, Service, login, make_settings, seed
+from tests.api.conftest import PASSWORD, Service, login, make_settings, running_service
 
 MAX_EXAMPLES = 12
 FUZZ_SETTINGS = settings(
@@ -117,13 +117,10 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     settings_ = make_settings(
         root / "data", rate_limit="1000000/minute", source_roots=[str(shared)]
     )
-    app = create_app(settings_)
-    with TestClient(app) as client:
-        svc = Service(app, client, settings_)
-        seed(svc.comps)
+    with running_service(settings_) as svc:
+        client, app = svc.client, svc.app
         svc.comps.auth.create_user("test", "acme", SUPERUSER, PASSWORD, Role.ADMIN, superuser=True)
-        for tenant, username in [*ACCOUNTS, ("acme", SUPERUSER)]:
-            svc.tokens[username] = login(client, tenant, username)
+        svc.tokens[SUPERUSER] = login(client, "acme", SUPERUSER)
         admin = svc.auth(SUPERUSER)
 
         job = svc.upload(

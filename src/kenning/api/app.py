@@ -42,11 +42,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        comps.db.warm_up()
-        comps.jobs.fail_interrupted()
-        comps.store.warm_up()
-        comps.retriever.store.bind_embedder(comps.embedder.name, comps.embedder.dimensions)
-        comps.embedder.warm_up()
+        comps.jobs.fail_interrupted()  # opens (and migrates) the database
+        comps.retriever.embedder.warm_up()  # the retriever binds the store to the model
         app.state.ready = True
         try:
             yield

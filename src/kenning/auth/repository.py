@@ -36,15 +36,18 @@ class AuthRepository:
 
     # -- tenants -------------------------------------------------------------------------
 
-    def create_tenant(self, tenant_id: str, name: str) -> None:
+    def create_tenant(self, tenant_id: str, name: str) -> float:
+        """Create a tenant; returns its creation time."""
+        created_at = time.time()
         with self.db.write() as conn:
             try:
                 conn.execute(
                     "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
-                    (tenant_id, name, time.time()),
+                    (tenant_id, name, created_at),
                 )
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"tenant {tenant_id!r} already exists") from exc
+        return created_at
 
     def ensure_tenant(self, tenant_id: str) -> None:
         with self.db.write() as conn:

@@ -46,10 +46,10 @@ def text_hash(text: str) -> str:
 class SQLiteStore:
     """``Store`` on one SQLite file; safe to share between threads (one connection each)."""
 
-    def __init__(self, path: Path, *, dimensions: int = 384) -> None:
+    def __init__(self, path: Path, *, dimensions: int = 384, db: Database | None = None) -> None:
         self.path = path
         self.dimensions = dimensions
-        self.db = Database(path)
+        self.db = db or Database(path)
         self._index = DenseIndex(dimensions)
         self._keywords = KeywordIndex()
         self._allowed_cache: dict[tuple[int, str, tuple[str, ...]], IntArray | None] = {}

@@ -19,8 +19,9 @@ from kenning.api.schemas import (
     UserOut,
     UserUpdate,
 )
-from kenning.auth.models import ApiKey, Permission, User
+from kenning.auth.models import ApiKey, Caller, Permission, User
 from kenning.errors import NotFoundError, PermissionDeniedError
+from kenning.wiring import Components
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 NameParam = Annotated[str, Query(pattern=NAME)]
@@ -146,36 +147,29 @@ def delete_group(name: str, caller: Admin, comps: ComponentsDep, client: ClientD
     return Response(status_code=204)
 
 
+def _set_membership(
+    comps: Components, caller: Caller, group: str, username: str, member: bool, client: str
+) -> Response:
+    comps.auth.repo.set_membership(caller.user.tenant, group, username, member)
+    action = "group.add_member" if member else "group.remove_member"
+    comps.auth.repo.append_audit(
+        caller.user.tenant, caller.user.username, action, group, {"username": username}, client
+    )
+    return Response(status_code=204)
+
+
 @router.put("/groups/{name}/members/{username}", status_code=204)
 def add_member(
     name: str, username: str, caller: Admin, comps: ComponentsDep, client: ClientDep
 ) -> Response:
-    comps.auth.repo.set_membership(caller.user.tenant, name, username, True)
-    comps.auth.repo.append_audit(
-        caller.user.tenant,
-        caller.user.username,
-        "group.add_member",
-        name,
-        {"username": username},
-        client,
-    )
-    return Response(status_code=204)
+    return _set_membership(comps, caller, name, username, True, client)
 
 
 @router.delete("/groups/{name}/members/{username}", status_code=204)
 def remove_member(
     name: str, username: str, caller: Admin, comps: ComponentsDep, client: ClientDep
 ) -> Response:
-    comps.auth.repo.set_membership(caller.user.tenant, name, username, False)
-    comps.auth.repo.append_audit(
-        caller.user.tenant,
-        caller.user.username,
-        "group.remove_member",
-        name,
-        {"username": username},
-        client,
-    )
-    return Response(status_code=204)
+    return _set_membership(comps, caller, name, username, False, client)
 
 
 # -- API keys ------------------------------------------------------------------------

@@ -22,14 +22,11 @@ def create_tenant(
 ) -> TenantOut:
     """A new, empty tenant; create its first admin with ``POST /v1/tenants/{id}/admins``
     or ``kenning users create --tenant``."""
-    comps.auth.repo.create_tenant(body.id, body.name)
+    created_at = comps.auth.repo.create_tenant(body.id, body.name)
     comps.auth.repo.append_audit(
         caller.user.tenant, caller.user.username, "tenant.create", body.id, client=client
     )
-    for tid, name, created in comps.auth.repo.list_tenants():
-        if tid == body.id:
-            return TenantOut(id=tid, name=name, created_at=created)
-    return TenantOut(id=body.id, name=body.name, created_at=0.0)
+    return TenantOut(id=body.id, name=body.name, created_at=created_at)
 
 
 @router.post("/{tenant_id}/admins", status_code=201)
