@@ -13,6 +13,7 @@ KenningError
 ├── PermissionDeniedError      authenticated, but the role or scope does not allow it (403)
 ├── RateLimitedError           too many requests; carries retry_after seconds (429)
 ├── StoreError                 the store is unusable (corrupt, wrong schema)
+├── FetchError                 a URL could not be fetched (network, HTTP status) (502)
 ├── ModelError                 an embedding or generation model failed
 │   └── RemoteModelError       an OpenAI-compatible server answered badly or not at all
 └── ConfigurationError         settings that cannot work (missing extra, bad path)
@@ -72,6 +73,10 @@ class RateLimitedError(KenningError):
 
 
 class StoreError(KenningError):
+    pass
+
+
+class FetchError(KenningError):
     pass
 
 

@@ -11,6 +11,7 @@ from typing import Self
 
 from kenning.pipelines.answering import AnswerEvent
 from kenning.pipelines.indexing import IngestReport, ProgressCallback
+from kenning.pipelines.web_sync import WebSync
 from kenning.retrieval.hybrid import SearchResult
 from kenning.settings import SearchMode, Settings
 from kenning.types import DEFAULT_TENANT, Acl, Answer, Principal, SearchFilter
@@ -46,6 +47,21 @@ class Kenning:
         return self.components.indexer.ingest_paths(
             [Path(p) for p in paths], tenant=tenant, acl=acl, sync=sync, on_progress=on_progress
         )
+
+    def ingest_url(
+        self,
+        url: str,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        acl: Acl | None = None,
+        max_pages: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Fetch a page and, up to ``max_pages``, what it links to under the same folder;
+        pages gone from the site are dropped. Non-public addresses need
+        ``web.allow_networks`` (see ``kenning.ingest.web``)."""
+        sync = WebSync(self.components.indexer, self.settings)
+        return sync.run(url, tenant=tenant, acl=acl, max_pages=max_pages, on_progress=on_progress)
 
     def search(
         self,

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,20 @@ class SearchMode(StrEnum):
 class IngestSettings(BaseModel):
     max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     """Files above this are refused with a per-file error (they are never read whole)."""
+
+
+class WebSettings(BaseModel):
+    """Fetching URL sources (see ``kenning.ingest.web`` for the SSRF guard)."""
+
+    allow_networks: list[IPvAnyNetwork] = []
+    """Non-public networks that may be fetched (an intranet, e.g. ``10.20.0.0/16``);
+    loopback, private, link-local and metadata addresses are refused otherwise."""
+    timeout_s: float = Field(default=20.0, gt=0, le=600)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_pages: int = Field(default=1000, ge=1, le=100_000)
+    """Most pages one sync of a URL source fetches; a source may ask for fewer."""
+    respect_robots: bool = True
+    user_agent: str = "Kenning/0.1 (self-hosted knowledge assistant)"
 
 
 class ChunkingSettings(BaseModel):
@@ -147,6 +161,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     models_dir: Path = Field(default_factory=default_models_dir)
     ingest: IngestSettings = IngestSettings()
+    web: WebSettings = WebSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
@@ -162,3 +177,8 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def web_dir(self) -> Path:
+        """Fetched copies of URL documents, the indexed version of each."""
+        return self.data_dir / "web"

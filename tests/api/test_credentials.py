@@ -133,6 +133,17 @@ def test_roles_gate_routes(service: Service) -> None:
     assert client.get("/v1/tenants", headers=service.auth("ada")).status_code == 403
 
 
+def test_group_membership_changes(service: Service) -> None:
+    client, admin = service.client, service.auth("ada")
+    assert client.put("/v1/groups/eng/members/val", headers=admin).status_code in (200, 204)
+    assert client.delete("/v1/groups/eng/members/val", headers=admin).status_code == 204
+    again = client.delete("/v1/groups/eng/members/val", headers=admin)
+    assert again.status_code == 404
+    assert "not a member" in again.json()["detail"]
+    assert client.delete("/v1/groups/eng/members/nobody", headers=admin).status_code == 404
+    assert client.put("/v1/groups/nope/members/val", headers=admin).status_code == 404
+
+
 def test_key_scopes_narrow_the_role(service: Service) -> None:
     created = service.client.post(
         "/v1/api-keys", headers=service.auth("ada"), json={"name": "ro", "scopes": ["read"]}

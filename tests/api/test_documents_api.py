@@ -8,7 +8,9 @@ from pathlib import Path
 
 import httpx
 
+from kenning.settings import WebSettings
 from tests.api.conftest import Service, login, make_settings, running_service
+from tests.fakes.website import FakeWebsite, html
 
 HANDBOOK = (
     b"# Travel policy\n\nTrain travel is booked in second class for trips under four hours.\n"
@@ -139,6 +141,56 @@ def test_folder_sources_stay_inside_the_allowed_roots(tmp_path: Path) -> None:
         (root / "policies" / "travel.md").unlink()
         job = client.post(f"/v1/sources/{source['id']}/sync", headers=headers).json()
         assert svc.wait("ed", job["id"])["report"]["deleted"] == 1
+
+
+def test_url_sources_are_fetched_through_the_ssrf_guard(tmp_path: Path) -> None:
+    with FakeWebsite() as site:
+        site.page("/kb/index.html", html("Travel", "Train travel is second class zqtrain."))
+        strict = make_settings(tmp_path / "strict")
+        with running_service(strict) as svc:
+            refused = svc.client.post(
+                "/v1/sources",
+                headers=svc.auth("ed"),
+                json={"kind": "url", "location": site.url("/kb/index.html")},
+            )
+            assert refused.status_code == 403
+            assert "non-public" in refused.json()["detail"]
+            for bad in ("file:///etc/passwd", "http://user:pw@example.com/", "ftp://x/"):
+                response = svc.client.post(
+                    "/v1/sources", headers=svc.auth("ed"), json={"kind": "url", "location": bad}
+                )
+                assert response.status_code == 400, bad
+        assert site.requests == []
+
+        settings = make_settings(tmp_path / "data").model_copy(
+            update={"web": WebSettings(allow_networks=["127.0.0.1/32"])}
+        )
+        with running_service(settings) as svc:
+            client, headers = svc.client, svc.auth("ed")
+            viewer = client.post(
+                "/v1/sources", headers=svc.auth("vic"), json={"kind": "url", "location": "x"}
+            )
+            assert viewer.status_code == 403
+            source = client.post(
+                "/v1/sources",
+                headers=headers,
+                json={"kind": "url", "location": site.url("/kb/index.html"), "max_pages": 5},
+            ).json()
+            assert (source["kind"], source["max_pages"]) == ("url", 5)
+            job = client.post(f"/v1/sources/{source['id']}/sync", headers=headers).json()
+            assert svc.wait("ed", job["id"])["report"]["added"] == 1
+            (hit,) = client.post(
+                "/v1/search", headers=svc.auth("val"), json={"query": "zqtrain"}
+            ).json()["hits"]
+            assert hit["source"] == site.url("/kb/index.html")
+            download = client.get(f"/v1/documents/{hit['document_id']}/download", headers=headers)
+            assert download.content == site.pages["/kb/index.html"].body
+            assert client.delete(f"/v1/sources/{source['id']}", headers=headers).status_code == 204
+            assert (
+                client.get(f"/v1/documents/{hit['document_id']}", headers=headers).status_code
+                == 404
+            )
+            assert not list(settings.web_dir.rglob("*.html"))
 
 
 def test_chat_streams_server_sent_events_on_a_real_server(

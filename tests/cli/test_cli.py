@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.website import FakeWebsite, html
+
 pytestmark = pytest.mark.slow
 
 
@@ -83,3 +85,30 @@ def test_clear_errors_and_exit_codes(tmp_path: Path, folder: Path) -> None:
     assert "bad ACL entry" in bad_acl.stderr
     only_broken = kenning("--data-dir", data, "ingest", str(folder / "broken.pdf"), check=False)
     assert only_broken.returncode == 2
+
+
+def test_ingest_a_url_and_a_folder_together(tmp_path: Path, folder: Path) -> None:
+    with FakeWebsite() as site:
+        site.page("/wiki/home.html", html("Expenses", "Receipts are kept seven years zqreceipt."))
+        data = str(tmp_path / "data")
+        refused = as_json(
+            kenning(
+                "--data-dir", data, "ingest", site.url("/wiki/home.html"), "--json", check=False
+            )
+        )
+        assert "non-public" in refused["errors"][0]["error"]
+        allowed = {"KENNING_WEB__ALLOW_NETWORKS": '["127.0.0.1/32"]'}
+        summary = as_json(
+            kenning(
+                "--data-dir",
+                data,
+                "ingest",
+                site.url("/wiki/home.html"),
+                str(folder),
+                "--json",
+                env=allowed,
+            )
+        )
+    assert (summary["added"], summary["failed"]) == (2, 1)  # the page, policy.md; broken.pdf
+    hits = as_json(kenning("--data-dir", data, "search", "zqreceipt", "--json"))
+    assert hits["hits"][0]["source"] == site.url("/wiki/home.html")

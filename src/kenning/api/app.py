@@ -28,6 +28,7 @@ from kenning.api.routes import (
     search,
     tenants,
 )
+from kenning.api.timeouts import RequestTimeout
 from kenning.settings import Settings
 from kenning.wiring import Components
 
@@ -60,6 +61,7 @@ def create_app(
     app.state.components = comps
     app.state.ready = False
     problems.install(app)
+    app.add_middleware(RequestTimeout, seconds=settings.api.request_timeout_s)
     app.add_middleware(
         BodySizeLimit,
         default=settings.api.max_json_bytes,

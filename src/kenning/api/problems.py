@@ -31,6 +31,7 @@ _STATUS: tuple[tuple[type[errors.KenningError], int], ...] = (
     (errors.RateLimitedError, 429),
     (errors.StoreError, 503),
     (errors.ModelError, 502),
+    (errors.FetchError, 502),
     (errors.ConfigurationError, 500),
 )
 

@@ -335,9 +335,12 @@ class JobOut(BaseModel):
 
 
 class SourceCreate(Strict):
-    kind: Literal["folder"] = "folder"
+    kind: Literal["folder", "url"] = "folder"
     location: str = Field(min_length=1, max_length=4000)
+    """A folder inside ``api.source_roots``, or an http(s) URL."""
     acl: AclBody = AclBody()
+    max_pages: int | None = Field(default=None, ge=1, le=100_000)
+    """URL sources: most pages one sync fetches (``web.max_pages`` caps it)."""
 
 
 class SourceOut(BaseModel):
@@ -348,3 +351,4 @@ class SourceOut(BaseModel):
     created_by: str
     created_at: float
     last_job_id: str | None
+    max_pages: int | None = None

@@ -217,10 +217,12 @@ class AuthRepository:
                     (tenant, username, group),
                 )
             else:
-                conn.execute(
+                removed = conn.execute(
                     "DELETE FROM memberships WHERE tenant = ? AND username = ? AND group_name = ?",
                     (tenant, username, group),
-                )
+                ).rowcount
+                if removed == 0:
+                    raise NotFoundError(f"{username!r} is not a member of group {group!r}")
 
     def _groups_of(self, tenant: str, username: str) -> frozenset[str]:
         rows = self.db.read().execute(

@@ -1,4 +1,5 @@
-"""``kenning ingest``: files and folders into the index, with a progress bar and a summary."""
+"""``kenning ingest``: files, folders and web pages into the index, with a progress bar and a
+summary."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ from rich.table import Table
 from kenning.cli.context import console, fail, print_json, state
 from kenning.errors import InvalidInputError
 from kenning.pipelines.indexing import FileEvent, IngestReport
+from kenning.pipelines.web_sync import WebSync, is_url
 from kenning.types import DEFAULT_TENANT, Acl
 
 
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive).")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files and folders (recursive), or http(s) URLs (a page and the pages it "
+            "links to under the same folder)."
+        ),
+    ],
     tenant: Annotated[str, typer.Option(help="Tenant the documents belong to.")] = DEFAULT_TENANT,
     acl: Annotated[
         list[str] | None,
@@ -28,6 +36,9 @@ def ingest(
     sync: Annotated[
         bool, typer.Option("--sync", help="Remove documents whose files vanished from the folders.")
     ] = False,
+    max_pages: Annotated[
+        int | None, typer.Option(help="URLs: most pages to fetch per URL.", min=1)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Ingest documents: PDF, DOCX, PPTX, XLSX, HTML, Markdown, TXT, EML."""
@@ -35,7 +46,9 @@ def ingest(
         parsed_acl = Acl.parse(acl or [])
     except InvalidInputError as exc:
         fail(str(exc))
-    missing = [str(p) for p in paths if not p.exists()]
+    urls = [p for p in paths if is_url(p)]
+    files = [Path(p) for p in paths if not is_url(p)]
+    missing = [str(p) for p in files if not p.exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
     components = state(ctx).components
@@ -50,9 +63,20 @@ def ingest(
                 description=Path(event.source).name[:40],
             )
 
-        report = components.indexer.ingest_paths(
-            paths, tenant=tenant, acl=parsed_acl, sync=sync, on_progress=on_progress
-        )
+        report = IngestReport()
+        if files:
+            report = components.indexer.ingest_paths(
+                files, tenant=tenant, acl=parsed_acl, sync=sync, on_progress=on_progress
+            )
+        web = WebSync(components.indexer, components.settings)
+        for url in urls:
+            try:
+                fetched = web.run(
+                    url, tenant=tenant, acl=parsed_acl, max_pages=max_pages, on_progress=on_progress
+                )
+            except InvalidInputError as exc:
+                fail(str(exc))
+            report.merge(fetched)
     if as_json:
         print_json(report.to_dict())
     else:

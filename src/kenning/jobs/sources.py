@@ -1,7 +1,8 @@
-"""Registered sources: server folders that an editor asked Kenning to keep in sync.
+"""Registered sources: server folders and web sites an editor asked Kenning to keep in sync.
 
 Only folders inside the configured ``api.source_roots`` can be registered: the API must
-not become a way to read arbitrary files of the server.
+not become a way to read arbitrary files of the server. URLs go through the SSRF guard of
+``kenning.ingest.web`` when they are added and again on every fetch.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kenning.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from kenning.ingest.crawl import scope_of
 from kenning.store.sqlite_db import Database
 from kenning.types import Acl
 
@@ -28,6 +30,14 @@ class Source:
     created_by: str
     created_at: float
     last_job_id: str | None
+    max_pages: int | None = None
+    """URL sources: most pages one sync fetches (``web.max_pages`` when not set)."""
+
+    def covers(self) -> str:
+        """The source-name prefix of the documents this source produced."""
+        if self.kind == "url":
+            return scope_of(self.location)
+        return self.location.rstrip("/") + "/"
 
 
 def allowed_folder(location: str, roots: list[Path]) -> Path:
@@ -50,15 +60,32 @@ class SourceRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add(self, tenant: str, kind: str, location: str, acl: Acl, created_by: str) -> Source:
+    def add(
+        self,
+        tenant: str,
+        kind: str,
+        location: str,
+        acl: Acl,
+        created_by: str,
+        max_pages: int | None = None,
+    ) -> Source:
         source = Source(
-            secrets.token_hex(8), tenant, kind, location, acl, created_by, time.time(), None
+            secrets.token_hex(8),
+            tenant,
+            kind,
+            location,
+            acl,
+            created_by,
+            time.time(),
+            None,
+            max_pages,
         )
         with self.db.write() as conn:
             try:
                 conn.execute(
-                    "INSERT INTO sources (id, tenant, kind, location, acl, created_by, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO sources"
+                    " (id, tenant, kind, location, acl, created_by, created_at, max_pages)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         source.id,
                         tenant,
@@ -67,6 +94,7 @@ class SourceRepository:
                         _acl_json(acl),
                         created_by,
                         source.created_at,
+                        max_pages,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -77,7 +105,8 @@ class SourceRepository:
         row = (
             self.db.read()
             .execute(
-                "SELECT id, tenant, kind, location, acl, created_by, created_at, last_job_id"
+                "SELECT id, tenant, kind, location, acl, created_by, created_at, last_job_id,"
+                " max_pages"
                 " FROM sources WHERE id = ? AND tenant = ?",
                 (source_id, tenant),
             )
@@ -89,7 +118,8 @@ class SourceRepository:
 
     def list_for(self, tenant: str) -> list[Source]:
         rows = self.db.read().execute(
-            "SELECT id, tenant, kind, location, acl, created_by, created_at, last_job_id"
+            "SELECT id, tenant, kind, location, acl, created_by, created_at, last_job_id,"
+            " max_pages"
             " FROM sources WHERE tenant = ? ORDER BY created_at",
             (tenant,),
         )
@@ -114,7 +144,7 @@ def _acl_json(acl: Acl) -> str:
     )
 
 
-def _source(row: tuple[str, str, str, str, str, str, float, str | None]) -> Source:
+def _source(row: tuple[str, str, str, str, str, str, float, str | None, int | None]) -> Source:
     acl = json.loads(row[4])
     return Source(
         id=row[0],
@@ -127,4 +157,5 @@ def _source(row: tuple[str, str, str, str, str, str, float, str | None]) -> Sour
         created_by=row[5],
         created_at=row[6],
         last_job_id=row[7],
+        max_pages=row[8],
     )

@@ -73,8 +73,28 @@ class IngestReport:
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    def merge(self, other: IngestReport) -> IngestReport:
+        """This report plus ``other`` (one summary for files and URLs ingested together)."""
+        for name in ("added", "updated", "unchanged", "deleted", "failed", "chunks"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("seconds", "embed_seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.embedded_texts += other.embedded_texts
+        self.errors.extend(other.errors)
+        return self
+
 
 ProgressCallback = Callable[[FileEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedFile:
+    """A local file and the source name its document is stored under."""
+
+    path: Path
+    source: str
+    filename: str | None = None
+    """Shown to users and used for downloads; the path's own name when not given."""
 
 
 @dataclass(slots=True)
@@ -112,30 +132,54 @@ class Indexer:
     ) -> IngestReport:
         """Ingest files and folders (recursively); with ``sync``, drop vanished files."""
         started = time.perf_counter()
-        acl = acl or Acl()
-        report = IngestReport()
         files = sorted(set(discover(paths)))
-        versions = self.store.versions(tenant)
-        batch = _Batch(self, report)
-        for done, path in enumerate(files, start=1):
-            source = str(path)
-            outcome, error = self._ingest_file(path, tenant, acl, versions.get(source), batch)
-            if outcome is not None:
-                report.count(outcome)
-            if error is not None:
-                report.errors.append({"source": source, "error": error})
-            if on_progress:
-                on_progress(FileEvent(source, outcome or Outcome.ADDED, done, len(files), error))
-        batch.flush()
+        report = self.ingest_files(
+            [NamedFile(path, str(path)) for path in files],
+            tenant=tenant,
+            acl=acl,
+            on_progress=on_progress,
+        )
         if sync:
+            versions = self.store.versions(tenant)
             self._delete_vanished(paths, files, tenant, versions, report, on_progress)
         report.seconds = time.perf_counter() - started
         return report
 
+    def ingest_files(
+        self,
+        files: Sequence[NamedFile],
+        *,
+        tenant: str,
+        acl: Acl | None = None,
+        on_progress: ProgressCallback | None = None,
+        report: IngestReport | None = None,
+    ) -> IngestReport:
+        """Ingest local files under the source names given (a path, or the URL a file
+        was fetched from); a name already stored is updated in place."""
+        started = time.perf_counter()
+        acl = acl or Acl()
+        report = report or IngestReport()
+        versions = self.store.versions(tenant)
+        batch = _Batch(self, report)
+        for done, file in enumerate(files, start=1):
+            stored = versions.get(file.source)
+            outcome, error = self._ingest_file(file, tenant, acl, stored, batch)
+            if outcome is not None:
+                report.count(outcome)
+            if error is not None:
+                report.errors.append({"source": file.source, "error": error})
+            if on_progress:
+                event = FileEvent(file.source, outcome or Outcome.ADDED, done, len(files), error)
+                on_progress(event)
+        batch.flush()
+        report.seconds += time.perf_counter() - started
+        return report
+
     def _ingest_file(
-        self, path: Path, tenant: str, acl: Acl, stored: StoredVersion | None, batch: _Batch
+        self, file: NamedFile, tenant: str, acl: Acl, stored: StoredVersion | None, batch: _Batch
     ) -> tuple[Outcome | None, str | None]:
         """Decide a file's fate; parsed files join the batch (counted when flushed)."""
+        path = file.path
         try:
             size = path.stat().st_size
             if size > self.ingest.max_file_bytes:
@@ -149,7 +193,7 @@ class Indexer:
                 self.store.set_acl(tenant, stored.document_id, acl)
                 return Outcome.UPDATED, None
             parsed = parse_file(path, max_bytes=self.ingest.max_file_bytes)
-            document = _document_for(path, tenant, acl, digest, parsed)
+            document = _document_for(file, tenant, acl, digest, parsed)
             outcome = Outcome.ADDED if stored is None else Outcome.UPDATED
             batch.add(_Pending(document, self._chunk(document, parsed), outcome))
         except KenningError as exc:
@@ -291,17 +335,18 @@ def file_sha256(path: Path) -> str:
 
 
 def _document_for(
-    path: Path, tenant: str, acl: Acl, digest: str, parsed: ParsedDocument
+    file: NamedFile, tenant: str, acl: Acl, digest: str, parsed: ParsedDocument
 ) -> Document:
-    source = str(path)
-    metadata = {**parsed.metadata, "filename": path.name}
+    source = file.source
+    filename = file.filename or file.path.name
+    metadata = {**parsed.metadata, "filename": filename}
     return Document(
         id=Document.make_id(tenant, source),
         tenant=tenant,
         source=source,
-        title=parsed.title or path.stem,
+        title=parsed.title or Path(filename).stem,
         content_hash=digest,
-        format=str(parsed.metadata.get("format", path.suffix.lstrip(".").lower())),
+        format=str(parsed.metadata.get("format", file.path.suffix.lstrip(".").lower())),
         acl=acl,
         metadata=metadata,
         text=parsed.text,

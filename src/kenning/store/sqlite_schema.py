@@ -213,6 +213,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (answer_id, username)
     ) WITHOUT ROWID;
     """,
+    # 4: URL sources crawl up to a number of pages.
+    """
+    ALTER TABLE sources ADD COLUMN max_pages INTEGER;
+    """,
 )
 
 

@@ -13,8 +13,10 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi.responses import FileResponse
@@ -23,9 +25,11 @@ from kenning.api.deps import ClientDep, ComponentsDep, Editor, Reader
 from kenning.api.schemas import NAME, AclBody, DocumentOut, JobOut, SourceCreate, SourceOut
 from kenning.auth.models import Caller, Permission
 from kenning.errors import InvalidInputError, NotFoundError
+from kenning.ingest.web import AddressPolicy, normalize_url
 from kenning.jobs import Job, JobKind
 from kenning.jobs.sources import Source, allowed_folder
 from kenning.pipelines.indexing import file_sha256
+from kenning.pipelines.web_sync import WebSync, indexed_copy, is_url
 from kenning.types import Acl, Document
 from kenning.wiring import Components
 
@@ -142,7 +146,7 @@ def get_document(document_id: str, caller: Reader, comps: ComponentsDep) -> Docu
 def download(document_id: str, caller: Reader, comps: ComponentsDep) -> FileResponse:
     """The original file, only while it still is the version that was indexed."""
     doc = readable(comps, caller, document_id)
-    path = Path(doc.source)
+    path = indexed_copy(comps.settings, doc)
     if not path.is_file() or file_sha256(path) != doc.content_hash:
         raise NotFoundError("the original file is no longer available in the indexed version")
     filename = str(doc.metadata.get("filename", path.name))
@@ -155,8 +159,8 @@ def delete_document(
 ) -> Response:
     doc = readable(comps, caller, document_id)
     comps.store.delete_documents(caller.user.tenant, [doc.id])
-    path = Path(doc.source)
-    if path.is_relative_to(comps.settings.uploads_dir):
+    path = indexed_copy(comps.settings, doc)
+    if path.is_relative_to(comps.settings.uploads_dir) or is_url(doc.source):
         path.unlink(missing_ok=True)
     comps.auth.repo.append_audit(
         caller.user.tenant,
@@ -204,6 +208,7 @@ def _source_out(s: Source) -> SourceOut:
         created_by=s.created_by,
         created_at=s.created_at,
         last_job_id=s.last_job_id,
+        max_pages=s.max_pages,
     )
 
 
@@ -216,45 +221,75 @@ def list_sources(caller: Editor, comps: ComponentsDep) -> list[SourceOut]:
 def add_source(
     body: SourceCreate, caller: Editor, comps: ComponentsDep, client: ClientDep
 ) -> SourceOut:
-    """Register a server folder (inside ``api.source_roots``); sync it to ingest."""
-    folder = allowed_folder(body.location, comps.settings.api.source_roots)
+    """Register a server folder (inside ``api.source_roots``) or a web site folder (a URL:
+    the page and what it links to under the same path); sync it to ingest."""
+    location = _checked_location(comps, body.kind, body.location)
     source = comps.sources.add(
-        caller.user.tenant, body.kind, str(folder), body.acl.to_acl(), caller.user.username
+        caller.user.tenant,
+        body.kind,
+        location,
+        body.acl.to_acl(),
+        caller.user.username,
+        body.max_pages,
     )
     comps.auth.repo.append_audit(
-        caller.user.tenant, caller.user.username, "source.add", str(folder), client=client
+        caller.user.tenant, caller.user.username, "source.add", location, client=client
     )
     return _source_out(source)
 
 
+def _checked_location(comps: Components, kind: str, location: str) -> str:
+    if kind == "folder":
+        return str(allowed_folder(location, comps.settings.api.source_roots))
+    url = normalize_url(location)
+    parts = urlsplit(url)
+    policy = AddressPolicy(comps.settings.web.allow_networks)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    policy.resolve(parts.hostname or "", port)  # refused now, and again on every fetch
+    return url
+
+
 @router.post("/sources/{source_id}/sync", status_code=202)
 def sync_source(source_id: str, caller: Editor, comps: ComponentsDep, client: ClientDep) -> JobOut:
-    """Ingest new and changed files of the folder and drop documents of removed ones."""
+    """Ingest new and changed files or pages and drop documents of removed ones."""
     tenant = caller.user.tenant
     source = comps.sources.get(tenant, source_id)
-    folder = allowed_folder(source.location, comps.settings.api.source_roots)
+    work = _sync_work(comps, source)
     job = comps.jobs.create(tenant, JobKind.SYNC, caller.user.username, {"source_id": source.id})
     comps.sources.set_last_job(source.id, job.id)
     comps.auth.repo.append_audit(
         tenant, caller.user.username, "source.sync", source.location, {"job_id": job.id}, client
     )
-    indexer = comps.indexer
-    comps.job_runner.submit(
-        job,
-        lambda: indexer.ingest_paths([folder], tenant=tenant, acl=source.acl, sync=True).to_dict(),
-    )
+    comps.job_runner.submit(job, work)
     return job_out(job)
+
+
+def _sync_work(comps: Components, source: Source) -> Callable[[], dict[str, object]]:
+    indexer, tenant = comps.indexer, source.tenant
+    if source.kind == "url":
+        web = WebSync(indexer, comps.settings)
+        return lambda: web.run(
+            source.location, tenant=tenant, acl=source.acl, max_pages=source.max_pages
+        ).to_dict()
+    folder = allowed_folder(source.location, comps.settings.api.source_roots)
+    return lambda: indexer.ingest_paths(
+        [folder], tenant=tenant, acl=source.acl, sync=True
+    ).to_dict()
 
 
 @router.delete("/sources/{source_id}", status_code=204)
 def remove_source(
     source_id: str, caller: Editor, comps: ComponentsDep, client: ClientDep
 ) -> Response:
-    """Unregister the folder and delete its documents from the index."""
+    """Unregister the source and delete its documents from the index."""
     tenant = caller.user.tenant
     source = comps.sources.get(tenant, source_id)
-    versions = comps.store.versions(tenant, source_prefix=source.location.rstrip("/") + "/")
+    versions = comps.store.versions(tenant, source_prefix=source.covers())
+    documents = [comps.store.get_document(tenant, v.document_id) for v in versions.values()]
     comps.store.delete_documents(tenant, [v.document_id for v in versions.values()])
+    for doc in documents:
+        if doc is not None and is_url(doc.source):
+            indexed_copy(comps.settings, doc).unlink(missing_ok=True)
     comps.sources.remove(tenant, source_id)
     comps.auth.repo.append_audit(
         tenant,

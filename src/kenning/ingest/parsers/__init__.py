@@ -30,7 +30,7 @@ from kenning.errors import (
 from kenning.ingest.parsers.base import Parser
 from kenning.types import ParsedDocument
 
-__all__ = ["SUPPORTED_FORMATS", "detect_format", "parse_file"]
+__all__ = ["SUPPORTED_FORMATS", "detect_format", "format_for_suffix", "parse_file"]
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("pdf", "docx", "pptx", "xlsx", "html", "md", "txt", "eml")
 
@@ -61,6 +61,11 @@ _ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
 # A zip whose contents expand beyond this multiple of the size limit is refused unread.
 _MAX_EXPANSION = 20
 _MAX_REASON = 300
+
+
+def format_for_suffix(suffix: str) -> str | None:
+    """The format a file extension (``.pdf``) stands for, if any parser handles it."""
+    return _EXTENSIONS.get(suffix.lower())
 
 
 def detect_format(path: Path) -> str:
