@@ -13,10 +13,10 @@ too).
 
 One app serves the whole module (the embedding model loads once); examples never
 share a tenant, and everything an example does is drawn up front (nothing drawn
-depends on ids or names the server hands out, so failures shrink and replay). Password
-hashing is swapped for a cheap argon2 profile for this module only, so logging in a
-dozen accounts per example goes through the real login route without ~0.4 s of argon2
-each.
+depends on ids or names the server hands out, so failures shrink and replay). Accounts
+share one real argon2 hash and call the API with their own API keys (a credential path
+as real as a login, without ~0.4 s of argon2 per account and example); logins are
+tested in test_credentials.py.
 """
 
 from __future__ import annotations
@@ -29,15 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
-import kenning.auth.secrets as auth_secrets
 from kenning.api.app import create_app
-from kenning.auth.models import Role
-from tests.api.conftest import PASSWORD, Service, login, make_settings
+from kenning.auth.models import ROLE_PERMISSIONS, Role, User
+from kenning.auth.secrets import hash_password
+from tests.api.conftest import PASSWORD, Service, make_settings
 
 KEYWORD = "quokka"
 UPLOADER = "ed"
@@ -187,17 +186,16 @@ free_queries = st.one_of(
 
 # -- the service ------------------------------------------------------------------------
 
+PASSWORD_HASH = hash_password(PASSWORD)
+
 
 @pytest.fixture(scope="module")
 def acl_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One app for the module, no accounts: each example creates its own tenants."""
-    with pytest.MonkeyPatch.context() as patch:
-        cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-        patch.setattr(auth_secrets, "_HASHER", cheap)
-        settings_ = make_settings(Path(tmp_path_factory.mktemp("acl")) / "data")
-        app = create_app(settings_)
-        with TestClient(app) as client:
-            yield Service(app, client, settings_)
+    settings_ = make_settings(Path(tmp_path_factory.mktemp("acl")) / "data")
+    app = create_app(settings_)
+    with TestClient(app) as client:
+        yield Service(app, client, settings_)
 
 
 def build_world(svc: Service, plans: list[TenantPlan]) -> World:
@@ -211,11 +209,16 @@ def build_world(svc: Service, plans: list[TenantPlan]) -> World:
         for group in GROUPS:
             repo.create_group(tenant, group)
         for name, role, groups in plan.accounts:
-            comps.auth.create_user("test", tenant, name, PASSWORD, role)
+            # Users get one shared argon2 hash and authenticate with API keys: a real
+            # credential path without paying argon2 per account and per example.
+            repo.create_user(User(tenant, name, role), PASSWORD_HASH)
             for group in groups:
                 repo.set_membership(tenant, group, name, True)
             member = Member(tenant, name, role, groups)
-            svc.tokens[member.key] = login(svc.client, tenant, name)
+            _, key = comps.auth.create_key(
+                "test", tenant, name, name="acl", scopes=ROLE_PERMISSIONS[role], days=1
+            )
+            svc.tokens[member.key] = key
             world.members.append(member)
         # Fixed width, so no token is a substring of another.
         docs = [Doc(tenant, f"kt{n:05d}{letter}{i:02d}", p) for i, p in enumerate(plan.docs)]
