@@ -114,6 +114,18 @@ class AnswerSettings(BaseModel):
     """Tokens reserved for instructions and question when fitting sources into the window."""
 
 
+class DatabaseSettings(BaseModel):
+    """Where service state lives (users, keys, audit, jobs, sources, conversations)."""
+
+    url: SecretStr | None = None
+    """SQLAlchemy URL, e.g. ``postgresql://kenning:...@db:5432/kenning``; by default the
+    SQLite file of the data directory (``DATA_DIR/kenning.db``), shared with the store."""
+    auto_upgrade: bool | None = None
+    """Upgrade the schema when a process opens the database. Default: yes for SQLite (one
+    process), no for PostgreSQL, where ``kenning db upgrade`` runs once per deploy and
+    servers refuse to start on an outdated schema."""
+
+
 class AuthSettings(BaseModel):
     """Login tokens and API keys. Without ``jwt_secret`` the embedded default keeps a
     random secret in ``DATA_DIR/secrets/jwt.key`` (mode 0600); servers behind a load
@@ -167,12 +179,26 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
+    database: DatabaseSettings = DatabaseSettings()
     auth: AuthSettings = AuthSettings()
     api: ApiSettings = ApiSettings()
 
     @property
     def store_path(self) -> Path:
         return self.data_dir / "kenning.db"
+
+    @property
+    def database_url(self) -> str:
+        configured = self.database.url
+        if configured is not None:
+            return configured.get_secret_value()
+        return f"sqlite+pysqlite:///{self.store_path}"
+
+    @property
+    def auto_upgrade(self) -> bool:
+        if self.database.auto_upgrade is not None:
+            return self.database.auto_upgrade
+        return self.database_url.startswith("sqlite")
 
     @property
     def uploads_dir(self) -> Path:

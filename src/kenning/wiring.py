@@ -12,6 +12,7 @@ from kenning.auth.rate_limit import RateLimiter
 from kenning.auth.repository import AuthRepository
 from kenning.auth.secrets import signing_secret
 from kenning.auth.service import AuthService
+from kenning.db.engine import SqlDatabase
 from kenning.embedding import make_embedder
 from kenning.embedding.base import Embedder
 from kenning.generation.base import LLM
@@ -40,7 +41,9 @@ class Components:
     @cached_property
     def store(self) -> Store:
         store = SQLiteStore(
-            self.settings.store_path, dimensions=self.settings.embedding.dimensions, db=self.db
+            self.settings.store_path,
+            dimensions=self.settings.embedding.dimensions,
+            db=Database(self.settings.store_path, auto_upgrade=self.settings.auto_upgrade),
         )
         store.warm_up()
         return store
@@ -78,10 +81,10 @@ class Components:
     # -- the service (API) -------------------------------------------------------------
 
     @cached_property
-    def db(self) -> Database:
-        """One database file for the store and the service tables (users, keys, audit,
-        jobs, conversations), shared so each thread holds one connection to it."""
-        db = Database(self.settings.store_path)
+    def db(self) -> SqlDatabase:
+        """The service tables (users, keys, audit, jobs, sources, conversations): by
+        default the data directory's SQLite file, the store's; or PostgreSQL."""
+        db = SqlDatabase(self.settings.database_url, auto_upgrade=self.settings.auto_upgrade)
         db.warm_up()
         return db
 
@@ -116,7 +119,9 @@ class Components:
     def close(self) -> None:
         if "job_runner" in self.__dict__:
             self.job_runner.close()
-        if "db" in self.__dict__:  # the store shares it
+        if "store" in self.__dict__:
+            self.store.close()
+        if "db" in self.__dict__:
             self.db.close()
         llm = self.__dict__.get("llm")
         if llm is not None and hasattr(llm, "close"):

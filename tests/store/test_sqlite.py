@@ -23,9 +23,8 @@ class TestSQLiteStore(StoreContract):
 def test_refuses_newer_schema(tmp_path: Path) -> None:
     path = tmp_path / "k.db"
     SQLiteStore(path).warm_up()
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
+    with sqlite3.connect(path) as conn:  # as if a newer Kenning had migrated it
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(StoreError, match="newer"):
         SQLiteStore(path).warm_up()
 

@@ -1,21 +1,20 @@
 """Persistence of tenants, users, groups, API keys, refresh tokens and the audit log.
 
-Plain SQL over the shared ``Database`` (the same file as the document store). The audit
-table is append-only in the schema itself: triggers abort any UPDATE or DELETE.
+Plain, portable SQL over ``SqlDatabase`` (SQLite or PostgreSQL). The audit table is
+append-only in the schema itself: triggers abort any UPDATE or DELETE.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kenning.auth.models import ApiKey, Permission, Role, User
+from kenning.db.engine import IntegrityError, SqlDatabase
 from kenning.errors import ConflictError, NotFoundError
-from kenning.store.sqlite_db import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +30,7 @@ class AuditEvent:
 
 
 class AuthRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     # -- tenants -------------------------------------------------------------------------
@@ -45,24 +44,24 @@ class AuthRepository:
                     "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
                     (tenant_id, name, created_at),
                 )
-            except sqlite3.IntegrityError as exc:
+            except IntegrityError as exc:
                 raise ConflictError(f"tenant {tenant_id!r} already exists") from exc
         return created_at
 
     def ensure_tenant(self, tenant_id: str) -> None:
         with self.db.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (tenant_id, tenant_id, time.time()),
             )
 
     def list_tenants(self) -> list[tuple[str, str, float]]:
-        rows = self.db.read().execute("SELECT id, name, created_at FROM tenants ORDER BY id")
+        rows = self.db.fetchall("SELECT id, name, created_at FROM tenants ORDER BY id")
         return [(str(r[0]), str(r[1]), float(r[2])) for r in rows]
 
     def tenant_exists(self, tenant_id: str) -> bool:
-        row = self.db.read().execute("SELECT 1 FROM tenants WHERE id = ?", (tenant_id,))
-        return row.fetchone() is not None
+        return self.db.fetchone("SELECT 1 FROM tenants WHERE id = ?", (tenant_id,)) is not None
 
     # -- users ---------------------------------------------------------------------------
 
@@ -86,19 +85,15 @@ class AuthRepository:
                         time.time(),
                     ),
                 )
-            except sqlite3.IntegrityError as exc:
+            except IntegrityError as exc:
                 raise ConflictError(f"user {user.username!r} already exists") from exc
 
     def get_user(self, tenant: str, username: str) -> tuple[User, str] | None:
         """The user with their groups, and their password hash; None if unknown."""
-        row = (
-            self.db.read()
-            .execute(
-                "SELECT role, superuser, active, created_at, password_hash FROM users"
-                " WHERE tenant = ? AND username = ?",
-                (tenant, username),
-            )
-            .fetchone()
+        row = self.db.fetchone(
+            "SELECT role, superuser, active, created_at, password_hash FROM users"
+            " WHERE tenant = ? AND username = ?",
+            (tenant, username),
         )
         if row is None:
             return None
@@ -107,7 +102,7 @@ class AuthRepository:
         return user, str(row[4])
 
     def list_users(self, tenant: str) -> list[User]:
-        rows = self.db.read().execute(
+        rows = self.db.fetchall(
             "SELECT username, role, superuser, active, created_at FROM users WHERE tenant = ?"
             " ORDER BY username",
             (tenant,),
@@ -123,7 +118,7 @@ class AuthRepository:
                 bool(r[3]),
                 r[4],
             )
-            for r in rows.fetchall()
+            for r in rows
         ]
 
     def update_user(
@@ -140,7 +135,14 @@ class AuthRepository:
         for column, value in (("role", role), ("active", active), ("password_hash", password_hash)):
             if value is not None:
                 sets.append(f"{column} = ?")
-                params.append(value.value if isinstance(value, Role) else value)
+                # Booleans as 0/1: the columns are integers on SQLite and PostgreSQL alike.
+                params.append(
+                    value.value
+                    if isinstance(value, Role)
+                    else int(value)
+                    if isinstance(value, bool)
+                    else value
+                )
         if not sets:
             return
         with self.db.write() as conn:
@@ -168,18 +170,18 @@ class AuthRepository:
                     "INSERT INTO groups (tenant, name, created_at) VALUES (?, ?, ?)",
                     (tenant, name, time.time()),
                 )
-            except sqlite3.IntegrityError as exc:
+            except IntegrityError as exc:
                 raise ConflictError(f"group {name!r} already exists") from exc
 
     def list_groups(self, tenant: str) -> dict[str, list[str]]:
         """Group name → member user names."""
         groups: dict[str, list[str]] = {
             r[0]: []
-            for r in self.db.read().execute(
+            for r in self.db.fetchall(
                 "SELECT name FROM groups WHERE tenant = ? ORDER BY name", (tenant,)
             )
         }
-        for username, group in self.db.read().execute(
+        for username, group in self.db.fetchall(
             "SELECT username, group_name FROM memberships WHERE tenant = ? ORDER BY username",
             (tenant,),
         ):
@@ -212,8 +214,8 @@ class AuthRepository:
                 ):
                     raise NotFoundError(f"no user {username!r}")
                 conn.execute(
-                    "INSERT OR IGNORE INTO memberships (tenant, username, group_name)"
-                    " VALUES (?, ?, ?)",
+                    "INSERT INTO memberships (tenant, username, group_name) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (tenant, username, group),
                 )
             else:
@@ -225,7 +227,7 @@ class AuthRepository:
                     raise NotFoundError(f"{username!r} is not a member of group {group!r}")
 
     def _groups_of(self, tenant: str, username: str) -> frozenset[str]:
-        rows = self.db.read().execute(
+        rows = self.db.fetchall(
             "SELECT group_name FROM memberships WHERE tenant = ? AND username = ?",
             (tenant, username),
         )
@@ -233,7 +235,7 @@ class AuthRepository:
 
     def _memberships(self, tenant: str) -> dict[str, frozenset[str]]:
         found: dict[str, set[str]] = {}
-        for username, group in self.db.read().execute(
+        for username, group in self.db.fetchall(
             "SELECT username, group_name FROM memberships WHERE tenant = ?", (tenant,)
         ):
             found.setdefault(username, set()).add(group)
@@ -259,10 +261,8 @@ class AuthRepository:
             )
 
     def get_key(self, key_id: str) -> tuple[ApiKey, str] | None:
-        row = (
-            self.db.read()
-            .execute(f"SELECT {_KEY_COLUMNS}, secret_hash FROM api_keys WHERE id = ?", (key_id,))
-            .fetchone()
+        row = self.db.fetchone(
+            f"SELECT {_KEY_COLUMNS}, secret_hash FROM api_keys WHERE id = ?", (key_id,)
         )
         return None if row is None else (_key(row), str(row[-1]))
 
@@ -272,7 +272,7 @@ class AuthRepository:
         if username is not None:
             sql += " AND username = ?"
             params.append(username)
-        return [_key(r) for r in self.db.read().execute(sql + " ORDER BY created_at", params)]
+        return [_key(r) for r in self.db.fetchall(sql + " ORDER BY created_at", params)]
 
     def revoke_key(self, tenant: str, key_id: str) -> None:
         with self.db.write() as conn:
@@ -345,7 +345,7 @@ class AuthRepository:
         if actions:
             sql += f" AND action IN ({','.join('?' * len(actions))})"
             params += list(actions)
-        rows = self.db.read().execute(sql + " ORDER BY id LIMIT ?", [*params, limit])
+        rows = self.db.fetchall(sql + " ORDER BY id LIMIT ?", [*params, limit])
         return [
             AuditEvent(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7]) for r in rows
         ]

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from kenning.cli.context import state
+from kenning.db.engine import SqlDatabase
 
 
 def serve(
@@ -24,6 +25,13 @@ def serve(
         update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
     )
     settings = settings.model_copy(update={"api": api})
+    # Refuse to start on an outdated schema with a clear message, before uvicorn's
+    # start-up traceback would bury it (PostgreSQL never upgrades on its own).
+    database = SqlDatabase(settings.database_url, auto_upgrade=settings.auto_upgrade)
+    try:
+        database.warm_up()
+    finally:
+        database.close()
     uvicorn.run(
         create_app(settings),
         host=api.host,

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from kenning.db.engine import SqlDatabase
 from kenning.errors import NotFoundError
-from kenning.store.sqlite_db import Database
 
 
 class JobKind(StrEnum):
@@ -53,7 +53,7 @@ _COLUMNS = (
 
 
 class JobRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     def create(
@@ -111,17 +111,15 @@ class JobRepository:
             return int(cursor.rowcount)
 
     def get(self, tenant: str, job_id: str) -> Job:
-        row = (
-            self.db.read()
-            .execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND tenant = ?", (job_id, tenant))
-            .fetchone()
+        row = self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND tenant = ?", (job_id, tenant)
         )
         if row is None:
             raise NotFoundError(f"no job {job_id!r}")
         return _job(row)
 
     def list_for(self, tenant: str, limit: int = 50) -> list[Job]:
-        rows = self.db.read().execute(
+        rows = self.db.fetchall(
             f"SELECT {_COLUMNS} FROM jobs WHERE tenant = ? ORDER BY created_at DESC LIMIT ?",
             (tenant, limit),
         )

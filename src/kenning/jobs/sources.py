@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from kenning.db.engine import IntegrityError, SqlDatabase
 from kenning.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from kenning.ingest.crawl import scope_of
-from kenning.store.sqlite_db import Database
 from kenning.types import Acl
 
 
@@ -57,7 +58,7 @@ def allowed_folder(location: str, roots: list[Path]) -> Path:
 
 
 class SourceRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     def add(
@@ -97,27 +98,22 @@ class SourceRepository:
                         max_pages,
                     ),
                 )
-            except sqlite3.IntegrityError as exc:
+            except IntegrityError as exc:
                 raise ConflictError(f"{location} is already a source") from exc
         return source
 
     def get(self, tenant: str, source_id: str) -> Source:
-        row = (
-            self.db.read()
-            .execute(
-                "SELECT id, tenant, kind, location, acl, created_by, created_at, last_job_id,"
-                " max_pages"
-                " FROM sources WHERE id = ? AND tenant = ?",
-                (source_id, tenant),
-            )
-            .fetchone()
+        row = self.db.fetchone(
+            "SELECT id, tenant, kind, location, acl, created_by, created_at, last_job_id,"
+            " max_pages FROM sources WHERE id = ? AND tenant = ?",
+            (source_id, tenant),
         )
         if row is None:
             raise NotFoundError(f"no source {source_id!r}")
         return _source(row)
 
     def list_for(self, tenant: str) -> list[Source]:
-        rows = self.db.read().execute(
+        rows = self.db.fetchall(
             "SELECT id, tenant, kind, location, acl, created_by, created_at, last_job_id,"
             " max_pages"
             " FROM sources WHERE tenant = ? ORDER BY created_at",
@@ -144,7 +140,7 @@ def _acl_json(acl: Acl) -> str:
     )
 
 
-def _source(row: tuple[str, str, str, str, str, str, float, str | None, int | None]) -> Source:
+def _source(row: Sequence[Any]) -> Source:
     acl = json.loads(row[4])
     return Source(
         id=row[0],

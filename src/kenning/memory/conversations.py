@@ -12,8 +12,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from kenning.db.engine import SqlDatabase
 from kenning.errors import NotFoundError
-from kenning.store.sqlite_db import Database
 from kenning.types import Answer
 
 
@@ -48,7 +48,7 @@ class AnswerRecord:
 
 
 class ConversationRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     def start(self, tenant: str, username: str, title: str) -> Conversation:
@@ -63,21 +63,17 @@ class ConversationRepository:
         return conv
 
     def get(self, tenant: str, username: str, conversation_id: str) -> Conversation:
-        row = (
-            self.db.read()
-            .execute(
-                "SELECT id, tenant, username, title, created_at, updated_at FROM conversations"
-                " WHERE id = ? AND tenant = ? AND username = ?",
-                (conversation_id, tenant, username),
-            )
-            .fetchone()
+        row = self.db.fetchone(
+            "SELECT id, tenant, username, title, created_at, updated_at FROM conversations"
+            " WHERE id = ? AND tenant = ? AND username = ?",
+            (conversation_id, tenant, username),
         )
         if row is None:
             raise NotFoundError(f"no conversation {conversation_id!r}")
         return Conversation(*row)
 
     def list_for(self, tenant: str, username: str, limit: int = 50) -> list[Conversation]:
-        rows = self.db.read().execute(
+        rows = self.db.fetchall(
             "SELECT id, tenant, username, title, created_at, updated_at FROM conversations"
             " WHERE tenant = ? AND username = ? ORDER BY updated_at DESC LIMIT ?",
             (tenant, username, limit),
@@ -85,7 +81,7 @@ class ConversationRepository:
         return [Conversation(*r) for r in rows]
 
     def messages(self, conversation: Conversation) -> list[Message]:
-        rows = self.db.read().execute(
+        rows = self.db.fetchall(
             "SELECT role, content, answer_id, created_at FROM messages"
             " WHERE conversation_id = ? ORDER BY id",
             (conversation.id,),
@@ -135,14 +131,15 @@ class ConversationRepository:
                 ),
             )
             if conv_id is not None:
-                conn.executemany(
-                    "INSERT INTO messages (conversation_id, role, content, answer_id, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (conv_id, "user", answer.question, None, now),
-                        (conv_id, "assistant", answer.text, answer_id, now),
-                    ],
-                )
+                for role, content, from_answer in (
+                    ("user", answer.question, None),
+                    ("assistant", answer.text, answer_id),
+                ):
+                    conn.execute(
+                        "INSERT INTO messages (conversation_id, role, content, answer_id,"
+                        " created_at) VALUES (?, ?, ?, ?, ?)",
+                        (conv_id, role, content, from_answer, now),
+                    )
                 conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conv_id))
         return answer_id
 

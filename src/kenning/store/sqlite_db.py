@@ -1,8 +1,9 @@
-"""One SQLite database file shared by threads: a connection per thread, WAL, migrations.
+"""The document store's raw access to its SQLite file: a connection per thread, WAL.
 
-The document store and the service repositories (users, keys, audit, conversations…)
-live in the same file, so one backup copies everything and one migration list
-(``sqlite_schema``) versions it.
+The store's hot paths (bulk chunk writes, loading hits) use ``sqlite3`` directly; the
+service repositories reach the same file through SQLAlchemy (``kenning.db``). One file
+means one backup copies everything, and one Alembic history versions it: ``warm_up``
+upgrades the schema (embedded default) or refuses an outdated one.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kenning.db.engine import SqlDatabase, sqlite_url
 from kenning.errors import StoreError
-from kenning.store.sqlite_schema import migrate
 
 
 def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
@@ -34,8 +35,9 @@ def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
 class Database:
     """Thread-safe access to one SQLite file; migrated on first use."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, auto_upgrade: bool = True) -> None:
         self.path = path
+        self.auto_upgrade = auto_upgrade
         self._local = threading.local()
         self._ready = False
         self._ready_lock = threading.Lock()
@@ -45,7 +47,11 @@ class Database:
             if self._ready:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            migrate(self._conn())
+            schema = SqlDatabase(sqlite_url(self.path), auto_upgrade=self.auto_upgrade)
+            try:
+                schema.warm_up()
+            finally:
+                schema.close()
             self._ready = True
 
     def close(self) -> None:

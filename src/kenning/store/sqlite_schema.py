@@ -1,14 +1,12 @@
-"""Numbered schema migrations of the embedded SQLite store (``PRAGMA user_version``).
+"""The SQLite schema as shipped before Alembic: numbered scripts, ``PRAGMA user_version``.
 
-Append a new entry to ``MIGRATIONS`` for every schema change; never edit a shipped one.
-A store whose version is newer than this code knows is refused, not guessed at.
+Frozen. Alembic's baseline revision (``kenning/db/migrations/versions/0001_baseline.py``)
+replays these from wherever a file stands; every later change is an Alembic revision.
 """
 
 from __future__ import annotations
 
 import sqlite3
-
-from kenning.errors import StoreError
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: documents, ACL entries, chunks with their vectors, BM25 index, meta.
@@ -220,42 +218,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply pending migrations, one transaction each; returns the resulting version.
-
-    The version is re-read after taking the write lock: two processes opening a new store
-    at the same moment must not both apply migration 1.
-    """
-    _check_known(_version(conn))
-    while _version(conn) < len(MIGRATIONS):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = _version(conn)
-            _check_known(version)
-            if version < len(MIGRATIONS):
-                for statement in _statements(MIGRATIONS[version]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {version + 1}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    return len(MIGRATIONS)
-
-
-def _version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def _check_known(version: int) -> None:
-    if version > len(MIGRATIONS):
-        raise StoreError(
-            f"store schema version {version} is newer than this Kenning "
-            f"(knows {len(MIGRATIONS)}); upgrade Kenning"
-        )
-
-
-def _statements(script: str) -> list[str]:
+def split_statements(script: str) -> list[str]:
     """Split a migration into statements, keeping trigger bodies whole."""
     statements: list[str] = []
     buffer = ""
