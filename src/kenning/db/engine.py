@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kenning.errors import StoreError
 
-__all__ = ["IntegrityError", "Sql", "SqlDatabase", "sqlite_url"]
+__all__ = ["IntegrityError", "Sql", "SqlDatabase", "enable_wal", "sqlite_url"]
 
 _BUSY_TIMEOUT_S = 30.0
 
@@ -137,7 +137,7 @@ def _make_engine(url: str) -> Engine:
 
 def _sqlite_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     dbapi_conn.isolation_level = None  # transactions are begun explicitly, below
-    _enable_wal(dbapi_conn)
+    enable_wal(dbapi_conn)
     dbapi_conn.execute("PRAGMA synchronous = NORMAL")
     dbapi_conn.execute("PRAGMA foreign_keys = ON")
 
@@ -147,7 +147,7 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+def enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
     """Switch to WAL, retrying briefly: the switch can fail with "database is locked"
     without waiting when several processes open a new database at the same moment."""
     for attempt in range(attempts):

@@ -10,26 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kenning.db.engine import SqlDatabase, sqlite_url
+from kenning.db.engine import SqlDatabase, enable_wal, sqlite_url
 from kenning.errors import StoreError
-
-
-def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
-    """Switch to WAL, retrying briefly: the switch can fail with "database is locked"
-    without waiting when several processes open a new store at the same moment."""
-    for attempt in range(attempts):
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
 
 
 class Database:
@@ -90,7 +76,7 @@ class Database:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=30.0, check_same_thread=False
             )
-            _enable_wal(conn)
+            enable_wal(conn)
             # NORMAL under WAL survives a killed process (not a power cut) and is much faster.
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
