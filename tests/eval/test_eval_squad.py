@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from kenning.errors import InvalidInputError
+from kenning.eval.answer_benchmark import article_records
 from kenning.eval.squad import contains_answer, exact_match, load_squad, normalize_answer, token_f1
+from kenning.types import BlockKind
 
 
 def test_normalization_follows_squad() -> None:
@@ -51,3 +53,34 @@ def test_bad_file_is_a_clear_error(tmp_path: Path) -> None:
     empty.write_text(json.dumps({"data": []}))
     with pytest.raises(InvalidInputError, match="no answerable"):
         load_squad(empty)
+
+
+def test_articles_take_their_first_line_as_title(tmp_path: Path) -> None:
+    """The benchmark indexes contexts the way the plain-text parser would: a title-like
+    first line titles the document (and every chunk's context header)."""
+    contexts = {
+        "1": "Bats and Coronaviruses\nBats host many viruses. Some spill over.",
+        "2": "Bats host many viruses.\nSome spill over.",
+    }
+    paragraphs = [
+        {
+            "document_id": doc_id,
+            "context": context,
+            "qas": [
+                {
+                    "id": f"q{doc_id}",
+                    "question": "What do bats host?",
+                    "answers": [{"text": "many viruses", "answer_start": 0}],
+                    "is_impossible": False,
+                }
+            ],
+        }
+        for doc_id, context in contexts.items()
+    ]
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": paragraphs}]}))
+    records = {doc.source: (doc, parsed) for doc, parsed in article_records(load_squad(path), "t")}
+    titled, parsed = records["squad:1"]
+    assert titled.title == parsed.title == "Bats and Coronaviruses"
+    assert parsed.blocks[0].kind is BlockKind.HEADING
+    assert records["squad:2"][0].title == "Article 2"

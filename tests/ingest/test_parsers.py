@@ -394,6 +394,34 @@ def test_txt_lists_and_mojibake_repair(parsed: Parsed) -> None:
     assert doc.metadata["repaired"] == "utf-8 read as latin-1"
 
 
+def test_txt_title_is_a_short_first_line(parsed: Parsed) -> None:
+    doc = parsed("txt/norwich-city.txt")
+    assert doc.title == "Iwan Roberts"
+    assert (doc.blocks[0].kind, doc.blocks[0].level) == (BlockKind.HEADING, 1)
+    # A first line that reads as a sentence is text: no title, the caller uses the name.
+    assert parsed("txt/fake-text.txt").title is None
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Vaccine Trials in Ferrets\n\nWe immunised ferrets.", "Vaccine Trials in Ferrets"),
+        ("Is the Virus Airborne?\n\nWe sampled the air.", "Is the Virus Airborne?"),
+        ("We immunised ferrets.\n\nThen we waited.", None),
+        ("Results were as follows:\n\n- one\n- two", None),
+        ("Only a line without a body", None),
+        (f"{'word ' * 50}\n\nBody text follows.", None),
+        ("2020-04-23\n\nBody text follows.", None),
+    ],
+)
+def test_txt_title_rule(tmp_path: Path, text: str, title: str | None) -> None:
+    path = tmp_path / "note.txt"
+    path.write_text(text)
+    doc = parse_file(path, max_bytes=MAX)
+    assert doc.title == title
+    assert (doc.blocks[0].kind is BlockKind.HEADING) == (title is not None)
+
+
 # ---------------------------------------------------------------- bad input
 
 

@@ -33,6 +33,7 @@ from kenning.eval.squad import (
     load_squad,
     token_f1,
 )
+from kenning.ingest.parsers.text import with_title
 from kenning.pipelines.indexing import IngestReport
 from kenning.settings import SearchMode, Settings
 from kenning.types import Answer, AnswerMode, Block, BlockKind, Document, ParsedDocument, Principal
@@ -59,13 +60,14 @@ class QuestionResult:
 def article_records(
     dataset: SquadDataset, tenant: str, article_ids: Sequence[str] | None = None
 ) -> Iterator[tuple[Document, ParsedDocument]]:
+    """Each context line is a paragraph; a title-like first line is the title, by the same
+    rule the plain-text parser applies (COVID-QA contexts start with the paper's title)."""
     for article_id in article_ids if article_ids is not None else sorted(dataset.articles):
         context = dataset.articles[article_id].context
-        blocks = tuple(
-            Block(BlockKind.PARAGRAPH, " ".join(line.split()))
-            for line in context.split("\n")
-            if line.strip()
-        )
+        lines = [" ".join(line.split()) for line in context.split("\n")]
+        titled, found = with_title([Block(BlockKind.PARAGRAPH, line) for line in lines if line])
+        blocks = tuple(b for b in titled if b is not None)
+        title = found or f"Article {article_id}"
         source = f"{SOURCE_PREFIX}{article_id}"
         text = "\n\n".join(b.text for b in blocks)
         yield (
@@ -73,12 +75,12 @@ def article_records(
                 id=Document.make_id(tenant, source),
                 tenant=tenant,
                 source=source,
-                title=f"Article {article_id}",
+                title=title,
                 content_hash=f"{len(text)}:{hash_text(text)}",
                 format="squad",
                 text=text,
             ),
-            ParsedDocument(blocks=blocks, title=f"Article {article_id}"),
+            ParsedDocument(blocks=blocks, title=title),
         )
 
 

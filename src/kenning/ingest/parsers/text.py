@@ -1,5 +1,9 @@
 """Plain text: decode robustly, then recover paragraphs and list items from the layout.
 
+A short first line that does not read as a sentence is the title, as a reader would take
+it (plain text has no title field): it becomes a level-1 heading, so the chunker puts it
+in every chunk's context header, which helps retrieval tell documents apart.
+
 Decoding never fails on bad bytes. Valid UTF-8 is taken as is; text that is mostly UTF-8
 with a few broken bytes is decoded with U+FFFD replacements and flagged in the metadata
 (``decode_errors``), because guessing a legacy code page from a handful of stray bytes is
@@ -11,13 +15,13 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import charset_normalizer
 
 from kenning.errors import ParseError
-from kenning.ingest.parsers._blocks import finish, text_block
+from kenning.ingest.parsers._blocks import finish, heading_block, text_block
 from kenning.types import Block, BlockKind, ParsedDocument
 
 _BOMS = (
@@ -34,12 +38,42 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•◦▪‣●]\s+|(?=\d{1,3}[.)]\s))")
 _SHORT_LINE_RATIO = 0.7
 _MIN_WRAP_WIDTH = 40
+# Longest first line taken as a title: long paper titles run to ~150-200 characters.
+_TITLE_MAX_CHARS = 200
+# A first line ending like a sentence or a lead-in is text, not a title.
+_NOT_TITLE_ENDINGS = (".", ",", ";", ":")
 
 
 def parse_txt(path: Path) -> ParsedDocument:
     """Parse a plain-text file; the metadata records the encoding actually used."""
     text, metadata = decode_text(path.read_bytes())
-    return finish(text_to_blocks(text), metadata=metadata)
+    blocks, title = with_title(text_to_blocks(text))
+    return finish(blocks, title=title, metadata=metadata)
+
+
+def with_title(blocks: Sequence[Block | None]) -> tuple[list[Block | None], str | None]:
+    """Promote a title-like first paragraph to a level-1 heading and return it as the title.
+
+    Title-like: a paragraph of at most ``_TITLE_MAX_CHARS`` characters with a letter in it,
+    not ending with sentence punctuation, and followed by more text. Anything else leaves
+    the blocks unchanged and the title ``None`` (the caller falls back, e.g. to the name).
+    """
+    kept = [b for b in blocks if b is not None]
+    first = kept[0] if kept else None
+    if first is None or len(kept) < 2 or not _looks_like_title(first):
+        return list(blocks), None
+    heading = heading_block(first.text, 1, page=first.page)
+    return [heading if b is first else b for b in blocks], first.text
+
+
+def _looks_like_title(block: Block) -> bool:
+    text = block.text.strip()
+    return (
+        block.kind is BlockKind.PARAGRAPH
+        and len(text) <= _TITLE_MAX_CHARS
+        and any(ch.isalpha() for ch in text)
+        and not text.endswith(_NOT_TITLE_ENDINGS)
+    )
 
 
 def decode_text(data: bytes) -> tuple[str, dict[str, str]]:
