@@ -138,3 +138,15 @@ def test_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
     settings = Settings(store=StoreSettings(backend=StoreBackend.POSTGRES, dsn="postgresql://x"))
     with pytest.raises(ConfigurationError, match=r"kenning\[postgres\]"):
         _ = Components(settings).store
+
+
+def test_term_stemming_to_nothing_is_stored(postgres_dsn: str) -> None:
+    """Porter stems the token "s" (from "it's") to "", which a tsvector cannot hold."""
+    store = PostgresStore(postgres_dsn)
+    try:
+        store.replace_documents([make_write("/kb/s.md", ["it's the walrus's tusk"])])
+        assert [h.source for h in store.keyword_search("tusk", principal=SYSTEM, k=1)] == [
+            "/kb/s.md"
+        ]
+    finally:
+        store.close()

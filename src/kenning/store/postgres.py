@@ -192,9 +192,7 @@ class PostgresStore:
         return len(write.chunks)
 
     @staticmethod
-    def _upsert_document(
-        conn: Conn, doc: Document, analysed: Sequence[tuple[object, int]]
-    ) -> int:
+    def _upsert_document(conn: Conn, doc: Document, analysed: Sequence[tuple[object, int]]) -> int:
         now = time.time()
         row = conn.execute(
             "INSERT INTO documents (id, tenant, source, title, format, content_hash, acl_public,"

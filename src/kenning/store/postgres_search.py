@@ -73,8 +73,9 @@ class CorpusStats:
 
 
 def lexemes(terms: Sequence[str]) -> list[str]:
-    """Terms PostgreSQL accepts as lexemes (absurdly long tokens cannot match anyway)."""
-    return [t for t in terms if len(t.encode()) <= MAX_LEXEME_BYTES]
+    """Terms PostgreSQL accepts as lexemes: not empty (a token of bare combining marks
+    analyses to ""), not absurdly long (such tokens cannot match a query anyway)."""
+    return [t for t in terms if 0 < len(t.encode()) <= MAX_LEXEME_BYTES]
 
 
 def tsquery_any(terms: Sequence[str]) -> str:
