@@ -165,7 +165,7 @@ def main() -> int:
     stem = f"retrieval_{args.beir.name}_{args.split}_postgres"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / f"{stem}.md.generated").write_text("\n\n".join(markdown) + "\n")
+    (args.out / f"{stem}.tables.md").write_text("\n\n".join(markdown) + "\n")
     print("\n\n".join(markdown))
     server.cleanup()
     return 0
