@@ -31,6 +31,24 @@ class SearchMode(StrEnum):
     HYBRID = "hybrid"
 
 
+class StoreBackend(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+class StoreSettings(BaseModel):
+    """Where documents, chunks and vectors live. SQLite (one file in the data directory)
+    is the default; ``postgres`` needs ``pip install 'kenning[postgres]'`` and a DSN, e.g.
+    ``KENNING_STORE__DSN=postgresql://kenning:secret@db:5432/kenning`` (docs/postgres.md)."""
+
+    backend: StoreBackend = StoreBackend.SQLITE
+    dsn: SecretStr | None = None
+    pool_size: int = Field(default=4, ge=1, le=256)
+    """Connections per process to PostgreSQL."""
+    exact_below: int = Field(default=10_000, ge=0)
+    """Dense search scans exactly when a filter admits at most this many chunks."""
+
+
 class IngestSettings(BaseModel):
     max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     """Files above this are refused with a per-file error (they are never read whole)."""
@@ -172,6 +190,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     models_dir: Path = Field(default_factory=default_models_dir)
+    store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()
     web: WebSettings = WebSettings()
     chunking: ChunkingSettings = ChunkingSettings()

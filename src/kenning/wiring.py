@@ -15,6 +15,7 @@ from kenning.auth.service import AuthService
 from kenning.db.engine import SqlDatabase
 from kenning.embedding import make_embedder
 from kenning.embedding.base import Embedder
+from kenning.errors import ConfigurationError
 from kenning.generation.base import LLM
 from kenning.jobs import JobRepository, JobRunner
 from kenning.jobs.sources import SourceRepository
@@ -22,7 +23,7 @@ from kenning.memory import ConversationRepository
 from kenning.pipelines.answering import Assistant
 from kenning.pipelines.indexing import Indexer
 from kenning.retrieval.hybrid import Retriever
-from kenning.settings import Settings
+from kenning.settings import Settings, StoreBackend
 from kenning.store.base import Store
 from kenning.store.sqlite import SQLiteStore
 from kenning.store.sqlite_db import Database
@@ -40,10 +41,32 @@ class Components:
 
     @cached_property
     def store(self) -> Store:
+        if self.settings.store.backend is StoreBackend.POSTGRES:
+            return self._postgres_store()
         store = SQLiteStore(
             self.settings.store_path,
             dimensions=self.settings.embedding.dimensions,
             db=Database(self.settings.store_path, auto_upgrade=self.settings.auto_upgrade),
+        )
+        store.warm_up()
+        return store
+
+    def _postgres_store(self) -> Store:
+        """The server-shape store; service tables stay in SQLite (``db``) for now."""
+        settings = self.settings.store
+        if settings.dsn is None:
+            raise ConfigurationError("store backend 'postgres' needs KENNING_STORE__DSN")
+        try:
+            from kenning.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise ConfigurationError(
+                "the PostgreSQL store needs its driver: pip install 'kenning[postgres]'"
+            ) from exc
+        store = PostgresStore(
+            settings.dsn.get_secret_value(),
+            dimensions=self.settings.embedding.dimensions,
+            pool_size=settings.pool_size,
+            exact_below=settings.exact_below,
         )
         store.warm_up()
         return store
@@ -117,6 +140,9 @@ class Components:
         return ConversationRepository(self.db)
 
     def close(self) -> None:
+        store = self.__dict__.get("store")
+        if store is not None and self.settings.store.backend is StoreBackend.POSTGRES:
+            store.close()  # the SQLite store shares ``db``, closed below
         if "job_runner" in self.__dict__:
             self.job_runner.close()
         if "store" in self.__dict__:

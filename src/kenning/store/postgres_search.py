@@ -1,0 +1,219 @@
+"""The two retrieval legs as PostgreSQL queries: exact BM25 and ACL-safe vector search.
+
+Keyword leg. Chunks are analysed by Kenning's own analyzer (``analyzer.document_terms``,
+Porter stems), not by a PostgreSQL text-search configuration, so both backends see the
+same terms. ``chunks.terms`` holds the terms as a tsvector (GIN index: which chunks match
+any query term); ``chunks.term_freqs`` their counts. Scores are Okapi BM25 computed in
+SQL with the constants and corpus statistics of ``keyword_index`` (k1 = 1.2, b = 0.75,
+N and average length over every stored chunk, floored idf), so rankings equal the SQLite
+backend's. ``ts_rank_cd`` was not used: it has no idf, so in an OR query a frequent term
+counts as much as a rare one (measured in bench/results/retrieval_scifact_test_postgres.md).
+
+Dense leg: the rule that keeps a pre-filter exact (pgvector 0.6 has no iterative index
+scans, and a filtered HNSW top-k silently loses results when few rows are admitted):
+
+1. Count the admitted chunks (a sum of ``documents.chunk_count`` under the ACL and filter
+   clauses; cached per store revision). None admitted: no hits.
+2. At most ``exact_below`` admitted: exact scan of the admitted rows (the ORDER BY cannot
+   use the HNSW index), recall 1.0.
+3. Otherwise, pgvector >= 0.8: one filtered query with ``hnsw.iterative_scan =
+   strict_order``, so the index keeps scanning until ``k`` admitted rows are found.
+4. Otherwise (0.6, 0.7): over-fetch ``ef = k * OVERFETCH / admitted share`` candidates from
+   the HNSW index (``hnsw.ef_search = ef``, clamped to [ef_search, 1000]) and filter them.
+5. Fewer than ``min(k, admitted)`` hits survive 3 or 4: exact scan (step 2), whatever the
+   count. So a result is never short; it can only be approximate when many rows are
+   admitted, which is where HNSW recall is high (measured in tests/store/test_postgres.py).
+
+The final rows' scores are recomputed in float32 from their vectors, as the SQLite
+backend computes them, so both backends report the same cosines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+
+from kenning.store.keyword_index import _MIN_IDF, K1, B
+from kenning.store.sql_filters import Clause
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+FloatArray = npt.NDArray[np.float32]
+
+OVERFETCH = 4
+MAX_EF_SEARCH = 1000  # pgvector's upper limit for hnsw.ef_search
+MAX_LEXEME_BYTES = 2046  # PostgreSQL refuses longer tsvector lexemes
+
+
+class DensePlan(StrEnum):
+    """How one dense query was answered (recorded for tests and benchmarks)."""
+
+    NONE = "none"
+    EXACT = "exact"
+    ITERATIVE = "iterative"
+    HNSW = "hnsw"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusStats:
+    """BM25 statistics over every stored chunk, as ``KeywordIndex`` keeps them."""
+
+    chunks: int
+    average_length: float
+
+    def idf(self, df: int) -> float:
+        return max(math.log((self.chunks - df + 0.5) / (df + 0.5)), _MIN_IDF)
+
+
+def lexemes(terms: Sequence[str]) -> list[str]:
+    """Terms PostgreSQL accepts as lexemes: not empty (a token of bare combining marks
+    analyses to ""), not absurdly long (such tokens cannot match a query anyway)."""
+    return [t for t in terms if 0 < len(t.encode()) <= MAX_LEXEME_BYTES]
+
+
+def tsquery_any(terms: Sequence[str]) -> str:
+    """``'a' | 'b'``: a tsquery matching any of ``terms`` taken literally (no parsing)."""
+    return " | ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
+
+
+def vector_literal(vector: Sequence[float] | FloatArray) -> str:
+    """pgvector's text input form, exact for float32 values."""
+    return "[" + ",".join(map(repr, np.asarray(vector, dtype=np.float32).tolist())) + "]"
+
+
+# -- keyword ------------------------------------------------------------------------------
+
+
+def corpus_stats(conn: Conn) -> CorpusStats:
+    row = conn.execute(
+        "SELECT coalesce(sum(chunk_count), 0), coalesce(sum(token_count), 0) FROM documents"
+    ).fetchone()
+    chunks, tokens = (int(v) for v in row) if row else (0, 0)
+    return CorpusStats(chunks, tokens / chunks if chunks else 0.0)
+
+
+def document_frequencies(conn: Conn, terms: Sequence[str]) -> dict[str, int]:
+    """How many chunks contain each term (GIN lookups, one per term)."""
+    rows = conn.execute(
+        "SELECT t.term, (SELECT count(*) FROM chunks c WHERE c.terms @@ t.q)"
+        " FROM unnest(%s::text[], %s::tsquery[]) AS t(term, q)",
+        (list(terms), [tsquery_any([t]) for t in terms]),
+    ).fetchall()
+    return {str(term): int(df) for term, df in rows}
+
+
+def bm25_scores(
+    conn: Conn,
+    idf: dict[str, float],
+    stats: CorpusStats,
+    where: Clause,
+    k: int,
+) -> list[tuple[int, float]]:
+    """Top-``k`` chunks by BM25 among those matching any term of ``idf`` under ``where``."""
+    terms = list(idf)
+    rows = conn.execute(
+        "SELECT c.id, s.score FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
+        " CROSS JOIN LATERAL ("
+        f"  SELECT sum(q.idf * f.tf * {K1 + 1.0!r}"
+        f"   / (f.tf + {K1!r} * ({1.0 - B!r} + {B!r} * c.length / %s))) AS score"
+        "  FROM unnest(%s::text[], %s::float8[]) AS q(term, idf)"
+        "  CROSS JOIN LATERAL (SELECT (c.term_freqs ->> q.term)::float8 AS tf) f"
+        "  WHERE f.tf IS NOT NULL"
+        " ) s"
+        f" WHERE c.terms @@ %s::tsquery AND {where.sql}"
+        " ORDER BY s.score DESC, c.id LIMIT %s",
+        [
+            stats.average_length,
+            terms,
+            [idf[t] for t in terms],
+            tsquery_any(terms),
+            *where.params,
+            k,
+        ],
+    ).fetchall()
+    return [(int(i), float(s)) for i, s in rows]
+
+
+# -- dense --------------------------------------------------------------------------------
+
+
+def admitted_chunks(conn: Conn, where: Clause) -> tuple[int, int]:
+    """(chunks admitted by ``where``, chunks stored): sums over documents, no chunk scan."""
+    row = conn.execute(
+        f"SELECT coalesce(sum(d.chunk_count) FILTER (WHERE {where.sql}), 0),"
+        " coalesce(sum(d.chunk_count), 0) FROM documents d",
+        where.params,
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def exact_candidates(conn: Conn, query: str, where: Clause, k: int) -> list[int]:
+    """Ids of the ``k`` admitted chunks nearest ``query``, by a full scan of admitted rows.
+
+    ``+ 0`` keeps the planner off the HNSW index: an index order would be approximate."""
+    rows = conn.execute(
+        "SELECT c.id FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
+        f" WHERE {where.sql} ORDER BY (c.embedding <=> %s::vector) + 0, c.id LIMIT %s",
+        [*where.params, query, k],
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def iterative_candidates(
+    conn: Conn, query: str, where: Clause, k: int, ef_search: int
+) -> list[int]:
+    """pgvector >= 0.8: the index scan continues past ``ef_search`` until ``k`` rows pass."""
+    conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
+    conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
+    rows = conn.execute(
+        "SELECT c.id FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
+        f" WHERE {where.sql} ORDER BY c.embedding <=> %s::vector LIMIT %s",
+        [*where.params, query, k],
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def hnsw_candidates(conn: Conn, query: str, where: Clause, k: int, ef: int) -> list[int]:
+    """pgvector 0.6: the ``ef`` nearest chunks from the index, then the filter."""
+    conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef),))
+    # The index answers the inner ORDER BY ... LIMIT; a planner preferring a full sort
+    # on a small table would be exact anyway, but the index path is what we measure.
+    conn.execute("SELECT set_config('enable_seqscan', 'off', true)")
+    rows = conn.execute(
+        "SELECT cand.id FROM ("
+        "  SELECT c.id, c.doc_pk, c.embedding <=> %s::vector AS distance FROM chunks c"
+        "  ORDER BY c.embedding <=> %s::vector LIMIT %s"
+        " ) cand JOIN documents d ON d.pk = cand.doc_pk"
+        f" WHERE {where.sql} ORDER BY cand.distance, cand.id LIMIT %s",
+        [query, query, ef, *where.params, k],
+    ).fetchall()
+    conn.execute("SELECT set_config('enable_seqscan', 'on', true)")
+    return [int(r[0]) for r in rows]
+
+
+def overfetch(k: int, admitted: int, total: int, ef_search: int) -> int:
+    """Candidates to take from the index so about ``OVERFETCH * k`` of them are admitted."""
+    share = admitted / total if total else 1.0
+    wanted = math.ceil(OVERFETCH * k / max(share, 1e-9))
+    return max(min(wanted, MAX_EF_SEARCH), ef_search, k)
+
+
+def rescore(conn: Conn, ids: Sequence[int], query: FloatArray) -> list[tuple[int, float]]:
+    """Cosines of ``ids`` recomputed in float32 (as ``DenseIndex``), best first."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        "SELECT id, embedding::real[] FROM chunks WHERE id = ANY(%s)", (list(ids),)
+    ).fetchall()
+    found = [int(r[0]) for r in rows]
+    matrix = np.asarray([r[1] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    scores = matrix @ query
+    order = sorted(range(len(found)), key=lambda i: (-float(scores[i]), found[i]))
+    return [(found[i], float(scores[i])) for i in order]
