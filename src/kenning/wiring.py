@@ -52,10 +52,13 @@ class Components:
         return store
 
     def _postgres_store(self) -> Store:
-        """The server-shape store; service tables stay in SQLite (``db``) for now."""
+        """The server-shape store, on ``store.dsn`` or else the service ``database.url``."""
         settings = self.settings.store
-        if settings.dsn is None:
-            raise ConfigurationError("store backend 'postgres' needs KENNING_STORE__DSN")
+        dsn = settings.dsn or self.settings.database.url
+        if dsn is None:
+            raise ConfigurationError(
+                "store backend 'postgres' needs KENNING_STORE__DSN or KENNING_DATABASE__URL"
+            )
         try:
             from kenning.store.postgres import PostgresStore
         except ImportError as exc:
@@ -63,7 +66,7 @@ class Components:
                 "the PostgreSQL store needs its driver: pip install 'kenning[postgres]'"
             ) from exc
         store = PostgresStore(
-            settings.dsn.get_secret_value(),
+            dsn.get_secret_value(),
             dimensions=self.settings.embedding.dimensions,
             pool_size=settings.pool_size,
             exact_below=settings.exact_below,
@@ -140,9 +143,6 @@ class Components:
         return ConversationRepository(self.db)
 
     def close(self) -> None:
-        store = self.__dict__.get("store")
-        if store is not None and self.settings.store.backend is StoreBackend.POSTGRES:
-            store.close()  # the SQLite store shares ``db``, closed below
         if "job_runner" in self.__dict__:
             self.job_runner.close()
         if "store" in self.__dict__:
