@@ -308,7 +308,10 @@ class AuthRepository:
                 " AND expires_at > ? RETURNING tenant, username",
                 (time.time(), token_id, time.time()),
             ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
+        if row is None:
+            return None
+        tenant, username = tuple(row)
+        return str(tenant), str(username)
 
     def revoke_refresh_for(self, tenant: str, username: str) -> None:
         with self.db.write() as conn:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Row, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -89,14 +89,15 @@ class SqlDatabase:
     def close(self) -> None:
         self.engine.dispose()
 
-    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row[Any]]:
-        """All rows of one query, read in its own transaction."""
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """All rows of one query (plain tuples), read in its own transaction."""
         with self.read() as conn:
-            return list(conn.execute(sql, params).fetchall())
+            return [tuple(row) for row in conn.execute(sql, params)]
 
-    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row[Any] | None:
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         with self.read() as conn:
-            return conn.execute(sql, params).fetchone()
+            row = conn.execute(sql, params).fetchone()
+            return None if row is None else tuple(row)
 
     @contextmanager
     def read(self) -> Iterator[Sql]:
