@@ -64,6 +64,12 @@ def copy_path(settings: Settings, tenant: str, url: str, fmt: str) -> Path:
     return settings.web_dir / tenant_key / f"{url_key}.{fmt}"
 
 
+def forget_copies(settings: Settings, tenant: str, url: str) -> None:
+    """Delete the kept copy of ``url`` whatever its format (no document lookup needed)."""
+    for fmt in SUPPORTED_FORMATS:
+        copy_path(settings, tenant, url, fmt).unlink(missing_ok=True)
+
+
 def indexed_copy(settings: Settings, document: Document) -> Path:
     """The local file holding a document's indexed bytes: its path, or a URL's copy."""
     if is_url(document.source):
@@ -153,8 +159,7 @@ class WebSync:
         if gone:
             self.indexer.store.delete_documents(tenant, [doc_id for _, doc_id in gone])
         for i, (source, _) in enumerate(gone, start=1):
-            for fmt in SUPPORTED_FORMATS:
-                copy_path(self.settings, tenant, source, fmt).unlink(missing_ok=True)
+            forget_copies(self.settings, tenant, source)
             report.count(Outcome.DELETED)
             if on_progress:
                 on_progress(FileEvent(source, Outcome.DELETED, i, len(gone)))

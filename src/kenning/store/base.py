@@ -65,6 +65,46 @@ class StoreStats:
     tenants: int
 
 
+class HitSearch:
+    """``keyword_search``/``dense_search`` for a backend that provides the scored legs
+    and ``load_hits``: both backends derive them the same way, so they inherit them."""
+
+    def keyword_scores(
+        self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None
+    ) -> list[ScoredChunk]:
+        raise NotImplementedError
+
+    def dense_scores(
+        self,
+        vector: Sequence[float],
+        *,
+        principal: Principal,
+        k: int,
+        filter: SearchFilter | None = None,
+    ) -> list[ScoredChunk]:
+        raise NotImplementedError
+
+    def load_hits(self, principal: Principal, scored: Sequence[ScoredChunk]) -> list[Hit]:
+        raise NotImplementedError
+
+    def keyword_search(
+        self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None
+    ) -> list[Hit]:
+        scored = self.keyword_scores(query, principal=principal, k=k, filter=filter)
+        return self.load_hits(principal, scored)
+
+    def dense_search(
+        self,
+        vector: Sequence[float],
+        *,
+        principal: Principal,
+        k: int,
+        filter: SearchFilter | None = None,
+    ) -> list[Hit]:
+        scored = self.dense_scores(vector, principal=principal, k=k, filter=filter)
+        return self.load_hits(principal, scored)
+
+
 class Store(Protocol):
     def warm_up(self) -> None:
         """Open (and create or migrate) the store. Idempotent."""

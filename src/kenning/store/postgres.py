@@ -28,7 +28,7 @@ from kenning.embedding.base import Vector
 from kenning.errors import NotFoundError, StoreError
 from kenning.store import postgres_search as search
 from kenning.store.analyzer import document_terms, query_terms
-from kenning.store.base import DocumentWrite, ScoredChunk, StoredVersion, StoreStats
+from kenning.store.base import DocumentWrite, HitSearch, ScoredChunk, StoredVersion, StoreStats
 from kenning.store.postgres_filters import access_clause, filter_clause
 from kenning.store.postgres_schema import ensure_schema
 from kenning.store.sql_filters import Clause
@@ -54,7 +54,7 @@ def _text(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
-class PostgresStore:
+class PostgresStore(HitSearch):
     """``Store`` on a PostgreSQL database with pgvector; safe to share between threads."""
 
     def __init__(
@@ -317,23 +317,6 @@ class PostgresStore:
         return StoreStats(documents=int(docs), chunks=int(chunks), tenants=int(tenants))
 
     # -- search ------------------------------------------------------------------------
-
-    def keyword_search(
-        self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None
-    ) -> list[Hit]:
-        scored = self.keyword_scores(query, principal=principal, k=k, filter=filter)
-        return self.load_hits(principal, scored)
-
-    def dense_search(
-        self,
-        vector: Sequence[float],
-        *,
-        principal: Principal,
-        k: int,
-        filter: SearchFilter | None = None,
-    ) -> list[Hit]:
-        scored = self.dense_scores(vector, principal=principal, k=k, filter=filter)
-        return self.load_hits(principal, scored)
 
     def keyword_scores(
         self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None

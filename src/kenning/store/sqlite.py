@@ -24,7 +24,7 @@ import numpy as np
 from kenning.embedding.base import Vector
 from kenning.errors import NotFoundError, StoreError
 from kenning.store.analyzer import query_terms
-from kenning.store.base import DocumentWrite, ScoredChunk, StoredVersion, StoreStats
+from kenning.store.base import DocumentWrite, HitSearch, ScoredChunk, StoredVersion, StoreStats
 from kenning.store.dense_index import DenseIndex, IntArray, Rows
 from kenning.store.keyword_index import KeywordIndex, TextRows
 from kenning.store.sql_filters import access_clause, filter_clause
@@ -43,7 +43,7 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-class SQLiteStore:
+class SQLiteStore(HitSearch):
     """``Store`` on one SQLite file; safe to share between threads (one connection each)."""
 
     def __init__(self, path: Path, *, dimensions: int = 384, db: Database | None = None) -> None:
@@ -275,23 +275,6 @@ class SQLiteStore:
         return StoreStats(documents=int(docs), chunks=int(chunks), tenants=int(tenants))
 
     # -- search ------------------------------------------------------------------------
-
-    def keyword_search(
-        self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None
-    ) -> list[Hit]:
-        scored = self.keyword_scores(query, principal=principal, k=k, filter=filter)
-        return self.load_hits(principal, scored)
-
-    def dense_search(
-        self,
-        vector: Sequence[float],
-        *,
-        principal: Principal,
-        k: int,
-        filter: SearchFilter | None = None,
-    ) -> list[Hit]:
-        scored = self.dense_scores(vector, principal=principal, k=k, filter=filter)
-        return self.load_hits(principal, scored)
 
     def keyword_scores(
         self, query: str, *, principal: Principal, k: int, filter: SearchFilter | None = None

@@ -29,7 +29,7 @@ from kenning.ingest.web import AddressPolicy, normalize_url
 from kenning.jobs import Job, JobKind
 from kenning.jobs.sources import Source, allowed_folder
 from kenning.pipelines.indexing import file_sha256
-from kenning.pipelines.web_sync import WebSync, indexed_copy, is_url
+from kenning.pipelines.web_sync import WebSync, forget_copies, indexed_copy, is_url
 from kenning.types import Acl, Document
 from kenning.wiring import Components
 
@@ -285,11 +285,10 @@ def remove_source(
     tenant = caller.user.tenant
     source = comps.sources.get(tenant, source_id)
     versions = comps.store.versions(tenant, source_prefix=source.covers())
-    documents = [comps.store.get_document(tenant, v.document_id) for v in versions.values()]
     comps.store.delete_documents(tenant, [v.document_id for v in versions.values()])
-    for doc in documents:
-        if doc is not None and is_url(doc.source):
-            indexed_copy(comps.settings, doc).unlink(missing_ok=True)
+    if source.kind == "url":
+        for url in versions:
+            forget_copies(comps.settings, tenant, url)
     comps.sources.remove(tenant, source_id)
     comps.auth.repo.append_audit(
         tenant,
