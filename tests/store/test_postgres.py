@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -15,7 +16,8 @@ from kenning.errors import ConfigurationError, StoreError
 from kenning.store.base import DocumentWrite
 from kenning.store.postgres import PostgresStore
 from kenning.store.postgres_search import DensePlan
-from kenning.types import Acl, ChunkDraft, Document, SearchFilter
+from kenning.store.sqlite import SQLiteStore
+from kenning.types import Acl, ChunkDraft, Document, Principal, SearchFilter
 from tests.store.contract import DIMS, SYSTEM, StoreContract, make_write
 
 
@@ -150,3 +152,45 @@ def test_term_stemming_to_nothing_is_stored(postgres_dsn: str) -> None:
         ]
     finally:
         store.close()
+
+
+def test_keyword_pruning_is_exact(postgres_dsn: str, tmp_path: Path) -> None:
+    """MaxScore pruning (``keyword_budget=1``: the first round scores only the chunks of
+    the rarest query term) returns exactly what scoring every matching chunk returns,
+    with and without an ACL filter, on a Zipf-like vocabulary where common terms match
+    most chunks and the threshold check decides whether more rounds are needed; and the
+    scores are the SQLite backend's (whose float32 arithmetic may order exact ties
+    differently, so only scores are compared with it)."""
+    rng = np.random.default_rng(3)
+    vocab = [f"w{i}x" for i in range(40)]
+    weights = 1.0 / np.arange(1, len(vocab) + 1)
+    weights /= weights.sum()
+    writes = []
+    for i in range(300):
+        words = rng.choice(vocab, size=int(rng.integers(5, 40)), p=weights)
+        text = " ".join(words)
+        acl = Acl(public=False, groups=frozenset({f"g{i % 3}"}))
+        doc = Document(
+            Document.make_id("t1", f"/z/{i}"), "t1", f"/z/{i}", str(i), str(i), "md", acl, {}, text
+        )
+        chunk = ChunkDraft(ordinal=0, text=text, indexed_text=text, start=0, end=len(text))
+        writes.append(DocumentWrite(doc, [chunk], np.zeros((1, DIMS), dtype=np.float32) + 0.05))
+    pruned = PostgresStore(postgres_dsn, pool_size=2, keyword_budget=1)
+    full = PostgresStore(postgres_dsn, pool_size=2, keyword_budget=10**9)
+    reference = SQLiteStore(tmp_path / "kenning.db")
+    pruned.replace_documents(writes)
+    reference.replace_documents(writes)
+    member = Principal(tenant="t1", user_id="u", groups=frozenset({"g1"}))
+    try:
+        for _ in range(30):
+            query = " ".join(rng.choice(vocab, size=int(rng.integers(2, 6)), replace=False))
+            for who in (SYSTEM, member):
+                got = pruned.keyword_search(query, principal=who, k=5)
+                want = full.keyword_search(query, principal=who, k=5)
+                assert [h.source for h in got] == [h.source for h in want], query
+                want = reference.keyword_search(query, principal=who, k=5)
+                assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-5)
+    finally:
+        pruned.close()
+        full.close()
+        reference.close()

@@ -65,8 +65,10 @@ class PostgresStore(HitSearch):
         pool_size: int = 4,
         exact_below: int = EXACT_BELOW,
         ef_search: int = EF_SEARCH,
+        keyword_budget: int = search.POSTINGS_BUDGET,
     ) -> None:
         self.dimensions = dimensions
+        self.keyword_budget = keyword_budget
         self.exact_below = exact_below
         self.ef_search = ef_search
         self.last_dense_plan = search.DensePlan.NONE
@@ -330,7 +332,7 @@ class PostgresStore(HitSearch):
             idf = {t: stats.idf(df[t]) for t in terms if df.get(t)}
             if not idf:
                 return []
-            return search.bm25_scores(conn, idf, stats, where, k)
+            return search.bm25_scores(conn, idf, df, stats, where, k, self.keyword_budget)
 
     def dense_scores(
         self,

@@ -49,6 +49,8 @@ FloatArray = npt.NDArray[np.float32]
 OVERFETCH = 4
 MAX_EF_SEARCH = 1000  # pgvector's upper limit for hnsw.ef_search
 MAX_LEXEME_BYTES = 2046  # PostgreSQL refuses longer tsvector lexemes
+POSTINGS_BUDGET = 20_000
+"""Chunks the first keyword round may score: a few ms of JSONB lookups on this CPU."""
 
 
 class DensePlan(StrEnum):
@@ -112,11 +114,52 @@ def document_frequencies(conn: Conn, terms: Sequence[str]) -> dict[str, int]:
 def bm25_scores(
     conn: Conn,
     idf: dict[str, float],
+    df: dict[str, int],
     stats: CorpusStats,
     where: Clause,
     k: int,
+    budget: int = POSTINGS_BUDGET,
 ) -> list[tuple[int, float]]:
-    """Top-``k`` chunks by BM25 among those matching any term of ``idf`` under ``where``."""
+    """Top-``k`` chunks by BM25 among those matching any term of ``idf`` under ``where``;
+    exact, but without scoring every chunk that holds a common term (MaxScore).
+
+    A term adds at most ``idf * (k1 + 1)`` to any chunk's score, whatever its frequency.
+    So the terms are split, rarest first, into *essential* ones, whose matching chunks
+    are scored on every query term, and the rest. Once the ``k``-th best score among the
+    essential terms' chunks exceeds the sum of the other terms' bounds, no chunk matching
+    only common terms can enter the top ``k``, and the result equals a full scoring.
+    Otherwise more terms become essential, and the threshold can only rise, so each
+    round goes straight to the smallest essential set the current threshold allows.
+    The first round takes the rarest terms whose postings fit in ``budget`` (at least
+    one): on a million chunks a query's common terms can match a third of the table.
+    """
+    order = sorted(idf, key=lambda t: (df.get(t, 0), t))
+    bounds = [idf[t] * (K1 + 1.0) for t in order]
+    rest = [sum(bounds[i:]) for i in range(len(order))] + [0.0]
+    essential, postings = 1, df.get(order[0], 0)
+    while essential < len(order) and postings + df.get(order[essential], 0) <= budget:
+        postings += df.get(order[essential], 0)
+        essential += 1
+    while True:
+        rows = _bm25_matching(conn, idf, stats, where, k, order[:essential])
+        if essential == len(order):
+            return rows
+        threshold = rows[-1][1] if len(rows) >= k else 0.0
+        if threshold > rest[essential]:
+            return rows
+        wider = range(essential + 1, len(order) + 1)
+        essential = next((i for i in wider if rest[i] < threshold), len(order))
+
+
+def _bm25_matching(
+    conn: Conn,
+    idf: dict[str, float],
+    stats: CorpusStats,
+    where: Clause,
+    k: int,
+    matching: Sequence[str],
+) -> list[tuple[int, float]]:
+    """Top-``k`` BM25 over every term of ``idf``, among chunks holding one of ``matching``."""
     terms = list(idf)
     rows = conn.execute(
         "SELECT c.id, s.score FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
@@ -133,7 +176,7 @@ def bm25_scores(
             stats.average_length,
             terms,
             [idf[t] for t in terms],
-            tsquery_any(terms),
+            tsquery_any(matching),
             *where.params,
             k,
         ],
