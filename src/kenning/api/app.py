@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from kenning import web
 from kenning.api import problems
 from kenning.api.limits import BodySizeLimit
 from kenning.api.routes import (
@@ -88,6 +89,7 @@ def create_app(
         openai_compat,
     ):
         app.include_router(module.router)
+    web.install(app)  # the UI at / (src/kenning/web)
     return app
 
 

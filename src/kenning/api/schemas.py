@@ -352,3 +352,19 @@ class SourceOut(BaseModel):
     created_at: float
     last_job_id: str | None
     max_pages: int | None = None
+
+
+class PassageContext(BaseModel):
+    """A cited span of a document's parsed text with the text around it, for display."""
+
+    document_id: str
+    title: str
+    source: str
+    format: str
+    start: int
+    end: int
+    before: str
+    text: str
+    after: str
+    length: int
+    """Length of the whole parsed text, so a viewer can tell where the excerpt sits."""

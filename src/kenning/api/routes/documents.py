@@ -18,11 +18,19 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 
 from kenning.api.deps import ClientDep, ComponentsDep, Editor, Reader
-from kenning.api.schemas import NAME, AclBody, DocumentOut, JobOut, SourceCreate, SourceOut
+from kenning.api.schemas import (
+    NAME,
+    AclBody,
+    DocumentOut,
+    JobOut,
+    PassageContext,
+    SourceCreate,
+    SourceOut,
+)
 from kenning.auth.models import Caller, Permission
 from kenning.errors import InvalidInputError, NotFoundError
 from kenning.ingest.web import AddressPolicy, normalize_url
@@ -35,6 +43,7 @@ from kenning.wiring import Components
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 MAX_FILES = 100
+MAX_PASSAGE_CHARS = 50_000
 
 
 def job_out(job: Job) -> JobOut:
@@ -136,6 +145,35 @@ def _store_upload(comps: Components, tenant: str, upload: UploadFile, name: str)
 def get_document(document_id: str, caller: Reader, comps: ComponentsDep) -> DocumentOut:
     doc = readable(comps, caller, document_id)
     return DocumentOut.of(doc, with_acl=caller.can(Permission.WRITE))
+
+
+@router.get("/documents/{document_id}/passage")
+def passage(
+    document_id: str,
+    caller: Reader,
+    comps: ComponentsDep,
+    start: Annotated[int, Query(ge=0)],
+    end: Annotated[int, Query(ge=0)],
+    context: Annotated[int, Query(ge=0, le=5000)] = 600,
+) -> PassageContext:
+    """The span ``start:end`` of the parsed text (a citation's offsets) and up to
+    ``context`` characters either side, so the cited text can be shown highlighted."""
+    doc = readable(comps, caller, document_id)
+    text = doc.text
+    if not start <= end <= len(text) or end - start > MAX_PASSAGE_CHARS:
+        raise InvalidInputError("those offsets are not a passage of this document's text")
+    return PassageContext(
+        document_id=doc.id,
+        title=doc.title,
+        source=doc.source,
+        format=doc.format,
+        start=start,
+        end=end,
+        before=text[max(0, start - context) : start],
+        text=text[start:end],
+        after=text[end : end + context],
+        length=len(text),
+    )
 
 
 @router.get(
