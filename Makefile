@@ -9,7 +9,7 @@ SHARED ?= ../shared/data
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run serve test lint typecheck unit bench bench-retrieval bench-embedding bench-latency \
+.PHONY: install run serve test lint typecheck unit browser screenshots bench bench-retrieval bench-embedding bench-latency \
 	bench-answers bench-abstention clean
 
 $(STAMP): pyproject.toml
@@ -38,8 +38,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install browser
 	$(BIN)/pytest -q
+
+## browser: Debian's Chromium for the browser tests in tests/e2e (skipped when present)
+browser:
+	./scripts/install-browser.sh
+
+## screenshots: regenerate docs/screenshots/ (the web UI's main pages)
+screenshots: install browser
+	$(BIN)/python scripts/screenshots.py
 
 ## Benchmarks (not part of CI; results land in bench/results/)
 bench: bench-embedding bench-retrieval bench-latency bench-answers bench-abstention

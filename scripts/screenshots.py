@@ -36,8 +36,15 @@ from kenning.wiring import Components
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("KENNING_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "screenshots-only-password"
 QUESTION = "What does error E04 mean on the HX-200?"
 
@@ -50,26 +57,43 @@ def sample_report(days: int = 14) -> dict[str, object]:
         day = today - timedelta(days=days - 1 - i)
         wave = math.sin(i / 2.0)
         questions = 18 + 4 * i + int(6 * wave)
-        daily.append({
-            "day": day.isoformat(), "questions": questions,
-            "deflection_rate": round(0.62 + 0.012 * i + 0.03 * wave, 3),
-            "groundedness_mean": round(0.78 + 0.006 * i - 0.02 * wave, 3),
-            "latency_ms_p50": round(880 - 18 * i + 60 * wave, 1),
-            "cost": round(questions * 0.0011, 4),
-            "negative_feedback_rate": round(max(0.0, 0.16 - 0.006 * i + 0.03 * wave), 3),
-            "abstention_rate": round(max(0.0, 0.12 - 0.004 * i), 3),
-        })
+        daily.append(
+            {
+                "day": day.isoformat(),
+                "questions": questions,
+                "deflection_rate": round(0.62 + 0.012 * i + 0.03 * wave, 3),
+                "groundedness_mean": round(0.78 + 0.006 * i - 0.02 * wave, 3),
+                "latency_ms_p50": round(880 - 18 * i + 60 * wave, 1),
+                "cost": round(questions * 0.0011, 4),
+                "negative_feedback_rate": round(max(0.0, 0.16 - 0.006 * i + 0.03 * wave), 3),
+                "abstention_rate": round(max(0.0, 0.12 - 0.004 * i), 3),
+            }
+        )
     questions = sum(int(d["questions"]) for d in daily)  # type: ignore[call-overload]
     now = time.time()
     return {
-        "tenant": "default", "since": now - days * 86400, "until": now,
-        "questions": questions, "answered": int(questions * 0.9), "abstained": int(questions * 0.1),
-        "extractive": int(questions * 0.25), "llm": int(questions * 0.65), "escalations": 23,
-        "deflected": int(questions * 0.7), "deflection_rate": 0.7,
-        "feedback": {"up": 141, "down": 19, "comments": 12}, "negative_feedback_rate": 0.119,
-        "groundedness_mean": 0.82, "latency_ms_p50": 760.0, "latency_ms_p95": 2140.0,
-        "tokens_in": 1_480_000, "tokens_out": 212_000, "cost_total": round(questions * 0.0011, 4),
-        "cost_per_answer": 0.0011, "minutes_saved": int(questions * 0.7) * 8.0, "daily": daily,
+        "tenant": "default",
+        "since": now - days * 86400,
+        "until": now,
+        "questions": questions,
+        "answered": int(questions * 0.9),
+        "abstained": int(questions * 0.1),
+        "extractive": int(questions * 0.25),
+        "llm": int(questions * 0.65),
+        "escalations": 23,
+        "deflected": int(questions * 0.7),
+        "deflection_rate": 0.7,
+        "feedback": {"up": 141, "down": 19, "comments": 12},
+        "negative_feedback_rate": 0.119,
+        "groundedness_mean": 0.82,
+        "latency_ms_p50": 760.0,
+        "latency_ms_p95": 2140.0,
+        "tokens_in": 1_480_000,
+        "tokens_out": 212_000,
+        "cost_total": round(questions * 0.0011, 4),
+        "cost_per_answer": 0.0011,
+        "minutes_saved": int(questions * 0.7) * 8.0,
+        "daily": daily,
     }
 
 
@@ -95,18 +119,33 @@ def server(data_dir: Path) -> Iterator[tuple[str, Components]]:
 def seed(comps: Components) -> None:
     auth, repo = comps.auth, comps.auth.repo
     repo.ensure_tenant("default")
-    for name, role in (("ada", Role.ADMIN), ("ed", Role.EDITOR), ("vic", Role.VIEWER),
-                       ("mira", Role.VIEWER)):
+    for name, role in (
+        ("ada", Role.ADMIN),
+        ("ed", Role.EDITOR),
+        ("vic", Role.VIEWER),
+        ("mira", Role.VIEWER),
+    ):
         auth.create_user("screenshots", "default", name, PASSWORD, role)
     for group, members in (("support", ["vic", "mira"]), ("hr", ["ed"])):
         repo.create_group("default", group)
         for member in members:
             repo.set_membership("default", group, member, True)
-    comps.indexer.ingest_paths([ROOT / "examples" / "support", ROOT / "examples" / "release-notes.txt"],
-                               tenant="default")
-    comps.indexer.ingest_paths([ROOT / "examples" / "handbook"], tenant="default",
-                               acl=Acl(public=False, groups=frozenset({"hr"})))
-    auth.create_key("ada", "default", "ed", name="ci-sync", scopes=frozenset({Permission.READ, Permission.WRITE}), days=90)
+    comps.indexer.ingest_paths(
+        [ROOT / "examples" / "support", ROOT / "examples" / "release-notes.txt"], tenant="default"
+    )
+    comps.indexer.ingest_paths(
+        [ROOT / "examples" / "handbook"],
+        tenant="default",
+        acl=Acl(public=False, groups=frozenset({"hr"})),
+    )
+    auth.create_key(
+        "ada",
+        "default",
+        "ed",
+        name="ci-sync",
+        scopes=frozenset({Permission.READ, Permission.WRITE}),
+        days=90,
+    )
 
 
 def log_in(page: Page, username: str) -> None:
@@ -126,8 +165,9 @@ def shoot(page: Page, out: Path, name: str) -> None:
 def pages(base: str, out: Path) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        ctx = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800},
-                                  device_scale_factor=1)
+        ctx = browser.new_context(
+            base_url=base, viewport={"width": 1280, "height": 800}, device_scale_factor=1
+        )
         page = ctx.new_page()
         page.goto("/")
         page.get_by_label("User name").fill("ada")
@@ -139,7 +179,8 @@ def pages(base: str, out: Path) -> None:
             page.get_by_label("Your question").fill(question)
             page.get_by_role("button", name="Ask").click()
             expect(page.locator('.msg.assistant[aria-busy="false"]')).to_have_count(
-                1 if question != QUESTION else 2, timeout=60_000)
+                1 if question != QUESTION else 2, timeout=60_000
+            )
         answer = page.locator(".msg.assistant").last
         answer.get_by_role("button", name="Helpful", exact=True).click()
         page.locator("#main").evaluate("m => window.scrollTo(0, document.body.scrollHeight)")
@@ -152,7 +193,8 @@ def pages(base: str, out: Path) -> None:
         page.get_by_role("link", name="Documents").click()
         expect(page.get_by_role("heading", name="Indexed documents")).to_be_visible()
         page.get_by_label("Files").set_input_files(
-            [ROOT / "examples" / "support" / "faq.md", ROOT / "README.md"])
+            [ROOT / "examples" / "support" / "faq.md", ROOT / "README.md"]
+        )
         page.get_by_role("button", name="Upload").click()
         expect(page.locator(".uploads .status.ok")).to_have_count(2, timeout=60_000)
         shoot(page, out, "documents")
@@ -179,8 +221,13 @@ def pages(base: str, out: Path) -> None:
         page.set_viewport_size({"width": 1280, "height": 1200})
         shoot(page, out, "dashboard")
 
-        phone = browser.new_context(base_url=base, viewport={"width": 390, "height": 844},
-                                    device_scale_factor=1, is_mobile=True, has_touch=True)
+        phone = browser.new_context(
+            base_url=base,
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=1,
+            is_mobile=True,
+            has_touch=True,
+        )
         mobile = phone.new_page()
         log_in(mobile, "vic")
         mobile.get_by_label("Your question").fill("What are the support hours?")

@@ -98,10 +98,16 @@ def context(browser: Browser, site: Site) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    """A page that fails the test on any script error or blocked resource."""
+def page_problems() -> list[str]:
+    """Script errors and console errors of ``page``; a test expecting one removes it."""
+    return []
+
+
+@pytest.fixture
+def page(context: BrowserContext, page_problems: list[str]) -> Iterator[Page]:
+    """A page that fails the test on any script error, console error or CSP violation."""
     found = context.new_page()
-    problems: list[str] = []
+    problems = page_problems
     found.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     found.on(
         "console",

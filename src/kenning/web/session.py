@@ -30,7 +30,9 @@ COOKIE = "kenning_refresh"
 PATH = "/web/session"
 CSRF_HEADER = "x-kenning-csrf"
 
-router = APIRouter(prefix=PATH, tags=["web"])
+# Not in the OpenAPI document: this is the web page's own plumbing, not API surface
+# (programs use /v1/auth/*). tests/api/test_web_session.py covers it.
+router = APIRouter(prefix=PATH, tags=["web"], include_in_schema=False)
 
 
 class SessionOut(BaseModel):
@@ -91,7 +93,7 @@ def refresh_session(
 
 
 @router.delete("", status_code=204)
-def close_session(_: SameOrigin, caller: AnyCaller, comps: ComponentsDep) -> Response:
+def close_session(caller: AnyCaller, _: SameOrigin, comps: ComponentsDep) -> Response:
     """Log out: revoke the user's refresh tokens and drop the cookie."""
     comps.auth.logout(caller)
     response = Response(status_code=204)

@@ -44,7 +44,9 @@ async function show() {
   const view = await route.load();
   main.replaceChildren();
   await view.render(main, { me, params: location.hash.split("/").slice(2) });
-  focusHeading();
+  // move focus to the new page (for screen readers) unless the view chose a control
+  const focused = document.activeElement;
+  if (!main.contains(focused) || focused === main) focusHeading();
 }
 
 function render(title, ...body) {

@@ -111,7 +111,7 @@ function editAcl(doc, refresh) {
       "form",
       { onsubmit: save },
       h("div", { class: "check" }, everyone, h("label", { for: (everyone.id = "acl-public") }, "Everyone in the workspace")),
-      field("Users", users, "User names separated by commas; naming anyone makes the document restricted."),
+      field("Users", users, "Names separated by commas. Naming anyone restricts the document to those named — include yourself to keep access (the ACL binds admins too)."),
       field("Groups", groups),
       error,
       h("button", { type: "submit" }, "Save access"),
