@@ -49,8 +49,8 @@ PASSWORD = "screenshots-only-password"
 QUESTION = "What does error E04 mean on the HX-200?"
 
 
-def sample_report(days: int = 14) -> dict[str, object]:
-    """Plausible two weeks of numbers in the GET /v1/report shape (notes: report_api)."""
+def sample_report(days: int = 7) -> dict[str, object]:
+    """Plausible numbers for the 7-day window in the GET /v1/report shape (notes: report_api)."""
     today = datetime.now(UTC).date()
     daily = []
     for i in range(days):

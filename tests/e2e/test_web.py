@@ -47,6 +47,7 @@ def test_upload_ask_stream_cite_and_feedback(page: Page, site: Site, tmp_path: P
     sentence = "Full-time employees receive 27 days of paid vacation per year. [1]"
     site.llm.enqueue(Reply(sentence, chunk_size=6, delay_between_chunks=0.05))
     page.get_by_role("link", name="Chat").click()
+    expect(page.get_by_role("log")).to_be_attached()
     page.evaluate(
         """() => {
           window.__partials = [];
@@ -303,6 +304,7 @@ def test_keyboard_only_on_a_phone_sized_screen(browser: object, site: Site) -> N
         expect(dialog).to_have_count(0)
         for route in ("chat",):
             page.goto(f"/#/{route}")
+            expect(page.locator(".conversations li").first).to_be_visible()
             overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
             assert overflow <= 0, f"{route} scrolls sideways by {overflow}px"
         unlabelled = page.evaluate(

@@ -23,8 +23,11 @@ function routeName() {
   return match ? match[1] : null;
 }
 
+let generation = 0; // the latest navigation; an older one still loading gives way
+
 async function show() {
   if (!me) return;
+  const mine = ++generation;
   const name = routeName();
   if (name === null) {
     if (!location.hash) location.replace("#/chat");
@@ -42,9 +45,11 @@ async function show() {
   document.title = `${route.title} · Kenning`;
   main.replaceChildren(h("p", { class: "loading" }, "Loading…"));
   const view = await route.load();
+  if (mine !== generation) return;
   main.replaceChildren();
   await view.render(main, { me, params: location.hash.split("/").slice(2) });
   // move focus to the new page (for screen readers) unless the view chose a control
+  if (mine !== generation) return;
   const focused = document.activeElement;
   if (!main.contains(focused) || focused === main) focusHeading();
 }

@@ -128,7 +128,9 @@ export async function render(main, { params }) {
       answer.fail(err.message);
     } finally {
       send.disabled = false;
-      question.focus();
+      // back to the question box only if focus was lost (the Ask button got disabled),
+      // never away from where the user went meanwhile (a citation, feedback)
+      if (document.activeElement === document.body) question.focus();
     }
   }
 }
