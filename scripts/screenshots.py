@@ -204,7 +204,7 @@ def pages(base: str, out: Path) -> None:
         shoot(page, out, "users")
 
         page.get_by_role("link", name="API keys").click()
-        page.get_by_label("Name").fill("grafana-export")
+        page.get_by_label("Name", exact=True).fill("grafana-export")
         page.get_by_role("button", name="Create key").click()
         expect(page.get_by_role("dialog")).to_be_visible()
         shoot(page, out, "api-key-created")
