@@ -59,18 +59,26 @@ class Site:
     url: str
     service: Service
     llm: FakeOpenAIServer
+    shares: Path
+    """The server folder that folder sources may point into (``api.source_roots``)."""
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    base = tmp_path_factory.mktemp("e2e")
+    (base / "shares").mkdir()
     with FakeOpenAIServer(responder=quoting_model) as llm:
         settings = Settings(
-            data_dir=tmp_path_factory.mktemp("e2e") / "data",
-            api=ApiSettings(rate_limit="10000/minute", login_rate_limit="1000/minute"),
+            data_dir=base / "data",
+            api=ApiSettings(
+                rate_limit="10000/minute",
+                login_rate_limit="1000/minute",
+                source_roots=[base / "shares"],
+            ),
             llm=LLMSettings(base_url=llm.url, max_retries=0, read_timeout_s=20),
         )
         with running_service(settings) as svc, serve_in_thread(svc.app) as url:
-            yield Site(url, svc, llm)
+            yield Site(url, svc, llm, base / "shares")
 
 
 @pytest.fixture(scope="module")

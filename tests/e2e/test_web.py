@@ -316,3 +316,25 @@ def test_keyboard_only_on_a_phone_sized_screen(browser: Browser, site: Site) -> 
         assert unlabelled == []
     finally:
         ctx.close()
+
+
+def test_folder_source_synced_and_removed(page: Page, site: Site) -> None:
+    folder = site.shares / "policies"
+    folder.mkdir()
+    (folder / "travel.md").write_text("# Travel\n\nTrains for trips under 600 km.\n")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7 not really")
+    log_in(page, "ed")
+    page.get_by_role("link", name="Documents").click()
+    page.get_by_label("Folder or URL").fill(str(folder))
+    page.get_by_role("button", name="Add source").click()
+    page.get_by_role("button", name=f"Sync {folder}").click()
+    row = page.get_by_role("row", name=re.compile("policies"))
+    # one file indexed, the other reported with its reason: per-file errors
+    expect(row.locator(".status")).to_contain_text("broken.pdf:", timeout=60_000)
+    expect(row.locator(".status")).to_contain_text("added 1")
+    expect(page.get_by_role("rowheader", name="Travel")).to_be_visible()
+    page.get_by_role("button", name=f"Remove source {folder}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("rowheader", name="Travel")).to_have_count(0)
+    svc = site.service
+    assert svc.client.get("/v1/sources", headers=svc.auth("ed")).json() == []

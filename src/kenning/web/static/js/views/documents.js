@@ -234,9 +234,24 @@ function sourceRow(source, refresh) {
     }
   }
 
-  async function remove() {
-    await api.call("DELETE", `/v1/sources/${encodeURIComponent(source.id)}`);
-    announce("Source removed with its documents.");
-    refresh();
+  function remove() {
+    const dialog = modal(
+      "Remove source?",
+      h("p", {}, `${source.location} and every document indexed from it will be removed.`),
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "danger", onclick: confirmed }, "Remove"),
+        h("button", { type: "button", class: "ghost", onclick: () => dialog.close() }, "Cancel")),
+    );
+
+    async function confirmed() {
+      try {
+        await api.call("DELETE", `/v1/sources/${encodeURIComponent(source.id)}`);
+        announce("Source removed with its documents.");
+      } catch (err) {
+        announce(`Remove failed: ${err.message}`, "error");
+      }
+      dialog.close();
+      refresh();
+    }
   }
 }

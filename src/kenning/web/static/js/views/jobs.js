@@ -20,12 +20,13 @@ export async function follow(jobId, onUpdate) {
 export function summary(job) {
   if (job.status === "failed") return { ok: false, text: job.error || "the job failed" };
   const r = job.report || {};
-  if (r.errors && r.errors.length) {
-    return { ok: false, text: r.errors.map((e) => `${e.source.split("/").pop()}: ${e.error}`).join("; ") };
-  }
   const counts = ["added", "updated", "unchanged", "deleted"]
     .filter((k) => r[k])
     .map((k) => `${k} ${r[k]}`);
   if (r.chunks) counts.push(`${r.chunks} chunks`);
+  if (r.errors && r.errors.length) {
+    const errors = r.errors.map((e) => `${e.source.split("/").pop()}: ${e.error}`);
+    return { ok: false, text: [...counts, ...errors].join(" · ") };
+  }
   return { ok: true, text: counts.join(" · ") || "nothing to do" };
 }
