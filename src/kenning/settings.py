@@ -31,6 +31,12 @@ class SearchMode(StrEnum):
     HYBRID = "hybrid"
 
 
+class RerankMethod(StrEnum):
+    NONE = "none"
+    PASSAGE = "passage"
+    """Best-window BM25 and best-sentence cosine inside each candidate (retrieval/rerank.py)."""
+
+
 class StoreBackend(StrEnum):
     SQLITE = "sqlite"
     POSTGRES = "postgres"
@@ -98,6 +104,14 @@ class RetrievalSettings(BaseModel):
     """Weight of the dense leg in convex fusion (keyword gets 1 - alpha)."""
     candidates: int = Field(default=100, ge=1, le=10_000)
     """How many hits each leg contributes to fusion."""
+    rerank: RerankMethod = RerankMethod.PASSAGE
+    """Second stage over the fused hybrid candidates; ``none`` for fusion order only."""
+    rerank_depth: int = Field(default=30, ge=1, le=200)
+    """How many fused candidates the reranker re-orders (its cost grows with it)."""
+    rerank_window: int = Field(default=2, ge=1, le=10)
+    """Sentences per window of the reranker's lexical score."""
+    rerank_lexical_weight: float = Field(default=0.5, ge=0.0, le=10.0)
+    rerank_dense_weight: float = Field(default=0.5, ge=0.0, le=10.0)
 
 
 class LLMSettings(BaseModel):

@@ -15,6 +15,7 @@ from kenning.auth.service import AuthService
 from kenning.db.engine import SqlDatabase
 from kenning.embedding import make_embedder
 from kenning.embedding.base import Embedder
+from kenning.embedding.cache import CachedEmbedder
 from kenning.errors import ConfigurationError
 from kenning.generation.base import LLM
 from kenning.jobs import JobRepository, JobRunner
@@ -38,6 +39,12 @@ class Components:
     @cached_property
     def embedder(self) -> Embedder:
         return make_embedder(self.settings.embedding, self.settings.models_dir)
+
+    @cached_property
+    def sentence_embedder(self) -> CachedEmbedder:
+        """The embedder for sentences (reranking, extractive answers, groundedness): one
+        question embeds the same sentences in each of those steps, so they share a cache."""
+        return CachedEmbedder(self.embedder)
 
     @cached_property
     def store(self) -> Store:
@@ -82,7 +89,12 @@ class Components:
     @cached_property
     def retriever(self) -> Retriever:
         self.store.bind_embedder(self.embedder.name, self.embedder.dimensions)
-        return Retriever(self.store, self.embedder, self.settings.retrieval)
+        return Retriever(
+            self.store,
+            self.embedder,
+            self.settings.retrieval,
+            sentence_embedder=self.sentence_embedder,
+        )
 
     @cached_property
     def llm(self) -> LLM | None:
@@ -98,7 +110,7 @@ class Components:
         return Assistant(
             self.retriever,
             self.store,
-            self.embedder,
+            self.sentence_embedder,
             self.llm,
             self.settings.answer,
             self.settings.llm,

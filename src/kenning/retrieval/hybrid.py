@@ -1,4 +1,5 @@
-"""The retriever: keyword and dense legs, each pre-filtered by ACL, fused into one ranking.
+"""The retriever: keyword and dense legs, each pre-filtered by ACL, fused into one ranking,
+then (hybrid mode, by default) re-ordered by the passage reranker.
 
 Each leg asks the store for ``candidates`` hits under the same principal and filter, so
 fusion only ever sees chunks the caller may read. Identical passages (the same text
@@ -12,9 +13,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from kenning.embedding.base import Embedder, embed_one
 from kenning.retrieval.fusion import convex_combination, reciprocal_rank_fusion
-from kenning.settings import FusionMethod, RetrievalSettings, SearchMode
+from kenning.retrieval.rerank import PassageReranker
+from kenning.settings import FusionMethod, RerankMethod, RetrievalSettings, SearchMode
 from kenning.store.base import ScoredChunk, Store
 from kenning.types import Hit, Principal, SearchFilter
 
@@ -31,10 +35,26 @@ class SearchResult:
 
 
 class Retriever:
-    def __init__(self, store: Store, embedder: Embedder, settings: RetrievalSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        settings: RetrievalSettings,
+        *,
+        sentence_embedder: Embedder | None = None,
+    ) -> None:
+        """``sentence_embedder`` embeds the reranker's sentences (a ``CachedEmbedder``
+        shared with answering); by default ``embedder``."""
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self.reranker = PassageReranker(
+            store,
+            sentence_embedder or embedder,
+            window=settings.rerank_window,
+            lexical_weight=settings.rerank_lexical_weight,
+            dense_weight=settings.rerank_dense_weight,
+        )
 
     def search(
         self,
@@ -45,13 +65,18 @@ class Retriever:
         mode: SearchMode | None = None,
         filter: SearchFilter | None = None,
         vector: Sequence[float] | None = None,
+        rerank: bool | None = None,
     ) -> SearchResult:
         """Top-``k`` hits for ``query`` that ``principal`` may read.
 
         ``vector`` is the query's embedding when the caller already has it (benchmarks,
-        batch evaluation); otherwise the dense leg embeds ``query`` itself.
+        batch evaluation); otherwise the dense leg embeds ``query`` itself. ``rerank``
+        overrides the setting; only hybrid results are reranked.
         """
         mode = mode or self.settings.mode
+        if rerank is None:
+            rerank = self.settings.rerank is not RerankMethod.NONE
+        rerank = rerank and mode is SearchMode.HYBRID
         timings: dict[str, float] = {}
         depth = max(k, self.settings.candidates) if mode is SearchMode.HYBRID else k
         legs: list[list[ScoredChunk]] = []
@@ -75,8 +100,15 @@ class Retriever:
         fused = self._fuse(legs) if len(legs) > 1 else legs[0]
         timings["fusion"] = time.perf_counter() - started
         started = time.perf_counter()
-        hits = self._load_unique(principal, fused, k)
+        load_k = max(k, self.settings.rerank_depth) if rerank else k
+        hits = self._load_unique(principal, fused, load_k)
         timings["load"] = time.perf_counter() - started
+        if rerank and vector is not None:
+            started = time.perf_counter()
+            query_vector = np.asarray(vector, dtype=np.float32)
+            top = self.settings.rerank_depth
+            hits = (self.reranker.rerank(query, query_vector, hits[:top]) + hits[top:])[:k]
+            timings["rerank"] = time.perf_counter() - started
         return SearchResult(hits=hits, timings=timings, dense_scores=dict(dense))
 
     def _fuse(self, legs: list[list[ScoredChunk]]) -> list[ScoredChunk]:

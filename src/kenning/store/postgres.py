@@ -334,6 +334,14 @@ class PostgresStore(HitSearch):
                 return []
             return search.bm25_scores(conn, idf, df, stats, where, k, self.keyword_budget)
 
+    def keyword_idf(self, terms: Sequence[str]) -> dict[str, float]:
+        terms = search.lexemes(terms)
+        if not terms:
+            return {}
+        with self._read() as conn:
+            stats, df = self._keyword_statistics(conn, terms)
+        return {t: stats.idf(df[t]) for t in terms if df.get(t)}
+
     def dense_scores(
         self,
         vector: Sequence[float],

@@ -286,6 +286,10 @@ class SQLiteStore(HitSearch):
         allowed = self._allowed_documents(principal, filter, revision)
         return self._keywords.search(terms, k, allowed)
 
+    def keyword_idf(self, terms: Sequence[str]) -> dict[str, float]:
+        self._refresh_indexes()
+        return self._keywords.idf(terms)
+
     def dense_scores(
         self,
         vector: Sequence[float],
