@@ -1,8 +1,8 @@
 """Answering: retrieve → judge the evidence → assemble → generate → cite → score.
 
 Streaming is the primitive (``stream`` yields events); ``ask`` consumes it. Decisions:
-- Weak evidence (best passage's cosine below a calibrated threshold) → abstain, and
-  list the closest sources instead of guessing.
+- Weak evidence (the best cosine between the question and one sentence of the passages,
+  below a calibrated threshold) → abstain, and list the closest sources instead of guessing.
 - No LLM configured, or the LLM fails before its first token → an extractive answer,
   marked as such, with a notice. If it fails mid-stream, a ``reset`` event tells the
   client to discard the partial text, then the extractive answer follows.
@@ -26,6 +26,7 @@ from kenning.generation.base import LLM, Usage
 from kenning.generation.extractive import extractive_answer
 from kenning.generation.prompts import build_messages, is_refusal
 from kenning.retrieval.hybrid import Retriever, SearchResult
+from kenning.retrieval.rerank import chunk_sentences
 from kenning.settings import AnswerSettings, LLMSettings, SearchMode
 from kenning.store.base import Store
 from kenning.types import Answer, AnswerMode, Passage, Principal, SearchFilter
@@ -130,7 +131,25 @@ class Assistant:
             max_passages=self.settings.max_passages,
         )
         timings["assemble"] = time.perf_counter() - started
-        return Context(question, passages, _evidence(result, passages), timings)
+        started = time.perf_counter()
+        evidence = self._evidence(question, result, passages)
+        timings["evidence"] = time.perf_counter() - started
+        return Context(question, passages, evidence, timings)
+
+    def _evidence(self, question: str, result: SearchResult, passages: list[Passage]) -> float:
+        """Best cosine between the question and one sentence of a passage in the context.
+
+        Sentence level, not chunk level: an answer sits in a sentence, and a chunk's single
+        vector is diluted by its other sentences and its title header. On COVID-QA with
+        half the articles held out this separates answerable from unanswerable questions
+        clearly better (balanced accuracy 0.66 vs 0.59: bench/results). The sentences were
+        just embedded by the reranker, so the cached embedder serves them.
+        """
+        sentences = [s for p in passages for s in chunk_sentences(p.text)]
+        if not sentences:
+            return _chunk_evidence(result, passages)
+        vectors = self.embedder.embed([question, *sentences])
+        return float((vectors[1:] @ vectors[0]).max())
 
     def _document_text(self, principal: Principal, document_id: str) -> str | None:
         doc = self.store.get_document(principal.tenant, document_id)
@@ -221,7 +240,7 @@ class Assistant:
         )
 
 
-def _evidence(result: SearchResult, passages: list[Passage]) -> float:
+def _chunk_evidence(result: SearchResult, passages: list[Passage]) -> float:
     """Best cosine between the question and a passage that made it into the context."""
     in_context = {cid for p in passages for cid in p.chunk_ids}
     scores = [s for cid, s in result.dense_scores.items() if cid in in_context]
