@@ -20,6 +20,16 @@ from kenning.generation.base import LLM
 from kenning.jobs import JobRepository, JobRunner
 from kenning.jobs.sources import SourceRepository
 from kenning.memory import ConversationRepository
+from kenning.observability.metrics import (
+    CacheCollector,
+    CacheStats,
+    JobQueueCollector,
+    Metrics,
+    ReportsCaches,
+    job_queue_counts,
+)
+from kenning.observability.monitors import MonitorCollector, Monitors
+from kenning.observability.recorder import AnswerRecorder
 from kenning.pipelines.answering import Assistant
 from kenning.pipelines.indexing import Indexer
 from kenning.retrieval.hybrid import Retriever
@@ -102,6 +112,7 @@ class Components:
             self.llm,
             self.settings.answer,
             self.settings.llm,
+            capture_content=self.settings.observability.capture_content,
         )
 
     # -- the service (API) -------------------------------------------------------------
@@ -132,7 +143,12 @@ class Components:
 
     @cached_property
     def job_runner(self) -> JobRunner:
-        return JobRunner(self.jobs)
+        return JobRunner(
+            self.jobs,
+            observer=lambda job, report, error: self.metrics.observe_ingest(
+                job.kind.value, report, error
+            ),
+        )
 
     @cached_property
     def sources(self) -> SourceRepository:
@@ -141,6 +157,35 @@ class Components:
     @cached_property
     def conversations(self) -> ConversationRepository:
         return ConversationRepository(self.db)
+
+    # -- observability ------------------------------------------------------------------
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """This service's metrics; the collectors read the database and the store at
+        scrape time (only once they are open: a scrape never opens them itself)."""
+        metrics = Metrics()
+        opened = self.__dict__
+        metrics.add_collector(
+            JobQueueCollector(lambda: job_queue_counts(self.db) if "db" in opened else {})
+        )
+        metrics.add_collector(CacheCollector(self._cache_stats))
+        metrics.add_collector(
+            MonitorCollector(lambda: self.monitors.current() if "db" in opened else [])
+        )
+        return metrics
+
+    @cached_property
+    def monitors(self) -> Monitors:
+        return Monitors(self.db, self.settings.observability)
+
+    @cached_property
+    def recorder(self) -> AnswerRecorder:
+        return AnswerRecorder(self.conversations, self.metrics, self.settings.observability)
+
+    def _cache_stats(self) -> CacheStats:
+        store = self.__dict__.get("store")
+        return store.cache_stats() if isinstance(store, ReportsCaches) else {}
 
     def close(self) -> None:
         if "job_runner" in self.__dict__:
