@@ -4,6 +4,8 @@ The metrics cover every tenant of the installation (monitor gauges carry tenant 
 so they are not public. With ``observability.metrics_token`` set, a scraper presents it
 as a bearer token (Prometheus: ``authorization: {credentials_file: ...}``); without one,
 only clients on loopback may scrape (a sidecar, ``kubectl port-forward``, the host).
+It is an operator endpoint, not part of the REST API, so it stays out of the OpenAPI
+document (and its credential checks are its own, tested in tests/observability).
 """
 
 from __future__ import annotations
@@ -20,11 +22,7 @@ from kenning.errors import AuthenticationError, NotFoundError, PermissionDeniedE
 router = APIRouter(tags=["observability"])
 
 
-@router.get(
-    "/metrics",
-    response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
-)
+@router.get("/metrics", response_class=Response, include_in_schema=False)
 def metrics(request: Request, comps: ComponentsDep) -> Response:
     """Prometheus metrics (bearer ``observability.metrics_token``, or loopback only)."""
     settings = comps.settings.observability
