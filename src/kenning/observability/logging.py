@@ -35,13 +35,14 @@ _SENSITIVE_KEYS = (
     r"|jwt[_-]?secret|access[_-]?token|refresh[_-]?token|client[_-]?secret|dsn"
 )
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # "password": "x", password=x, Authorization: Bearer x, 'api_key': 'x'
+    # "password": "x y", 'api_key': 'x', Authorization: Bearer x, password=x y (unquoted
+    # values run to the next , ; & } ] or line end: a passphrase may contain spaces).
     (
         re.compile(
             rf"""(?i)(["']?\b[\w-]*(?:{_SENSITIVE_KEYS})[\w-]*["']?\s*[:=]\s*)"""
-            r"""(?:(?:bearer|basic)\s+)?(["']?)[^\s"',;&}\]]+"""
+            r"""(?:"[^"\n]*"|'[^'\n]*'|[^,;&}\]\n]+)"""
         ),
-        rf"\1\2{REDACTED}",
+        rf"\1{REDACTED}",
     ),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {REDACTED}"),
     (re.compile(r"\bkn_[A-Za-z0-9_-]{8,}"), f"kn_{REDACTED}"),
