@@ -36,7 +36,7 @@ def serve(
         database.close()
     # Kenning's redacting handler takes every log line; uvicorn's own access log is off
     # because it prints query strings (the middleware logs each request without them).
-    configure_logging(settings.observability)
+    configure_logging(settings.observability, exclusive=True)
     tracing.configure(settings.observability)
     uvicorn.run(
         create_app(settings),

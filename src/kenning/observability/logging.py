@@ -111,12 +111,13 @@ _installed: logging.Handler | None = None
 
 
 def configure_logging(
-    settings: ObservabilitySettings, stream: IO[str] | None = None
+    settings: ObservabilitySettings, stream: IO[str] | None = None, *, exclusive: bool = False
 ) -> logging.Handler:
     """Route every logger through one redacting handler on the root logger.
 
-    Called by the process entry point (``kenning serve``); calling it again replaces the
-    handler it installed before, so it is safe in tests.
+    Called by the process entry point (``kenning serve``, with ``exclusive``: every other
+    root handler is removed, so no unredacted copy of a line goes anywhere). Calling it
+    again replaces the handler it installed before, so it is safe in tests.
     """
     global _installed
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -127,8 +128,9 @@ def configure_logging(
     )
     handler.setFormatter(formatter)
     root = logging.getLogger()
-    if _installed is not None:
-        root.removeHandler(_installed)
+    for old in list(root.handlers) if exclusive else [_installed]:
+        if old is not None:
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     _installed = handler
