@@ -3,6 +3,8 @@ protobuf request and it decodes to Kenning's spans, with the configured service 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +15,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from kenning.observability.tracing import otlp_exporter
+from kenning.observability.tracing import configure, otlp_exporter
+from kenning.settings import ObservabilitySettings
 
 
 class Collector(ThreadingHTTPServer):
@@ -68,3 +71,31 @@ def test_spans_are_exported_over_otlp_http(collector: Collector) -> None:
             names += [s.name for ss in resource_spans.scope_spans for s in ss.spans]
     assert sorted(names) == ["answer", "retrieve"]
     assert service == {"kenning-test"}
+
+
+def test_configure_installs_the_exporting_provider(collector: Collector) -> None:
+    """``tracing.configure`` as ``kenning serve`` calls it, in a process of its own (the
+    tracer provider is process-wide): a stage span reaches the collector on shutdown."""
+    endpoint = f"http://127.0.0.1:{collector.server_address[1]}/v1/traces"
+    script = (
+        "from opentelemetry import trace\n"
+        "from kenning.observability import tracing\n"
+        "from kenning.settings import ObservabilitySettings\n"
+        f"s = ObservabilitySettings(tracing_enabled=True, otlp_endpoint={endpoint!r},"
+        " service_name='kenning-sub')\n"
+        "assert tracing.configure(s)\n"
+        "with tracing.stage('retrieve', {'kenning.k': 5}):\n"
+        "    pass\n"
+        "trace.get_tracer_provider().shutdown()\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    spans = [
+        s
+        for _, body in collector.received
+        for rs in ExportTraceServiceRequest.FromString(body).resource_spans
+        for ss in rs.scope_spans
+        for s in ss.spans
+    ]
+    assert [s.name for s in spans] == ["retrieve"]
+    assert [(a.key, a.value.int_value) for a in spans[0].attributes] == [("kenning.k", 5)]
+    assert configure(ObservabilitySettings(tracing_enabled=False)) is False  # nothing set
