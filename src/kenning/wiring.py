@@ -38,6 +38,9 @@ from kenning.store.base import Store
 from kenning.store.sqlite import SQLiteStore
 from kenning.store.sqlite_db import Database
 
+_CACHING_COMPONENTS = ("store", "sentence_embedder")
+"""Components whose in-process caches are exported as ``kenning_cache_requests_total``."""
+
 
 class Components:
     """Lazily built stages sharing one store and one embedder."""
@@ -184,8 +187,13 @@ class Components:
         return AnswerRecorder(self.conversations, self.metrics, self.settings.observability)
 
     def _cache_stats(self) -> CacheStats:
-        store = self.__dict__.get("store")
-        return store.cache_stats() if isinstance(store, ReportsCaches) else {}
+        """Hit/miss counts of every built component that keeps a cache (``cache_stats``)."""
+        stats: dict[str, tuple[int, int]] = {}
+        for name in _CACHING_COMPONENTS:
+            component = self.__dict__.get(name)
+            if isinstance(component, ReportsCaches):
+                stats.update(component.cache_stats())
+        return stats
 
     def close(self) -> None:
         if "job_runner" in self.__dict__:
