@@ -186,14 +186,21 @@ class ConversationRepository:
             )
 
     def escalate(
-        self, tenant: str, username: str, conversation_id: str, reason: str = ""
+        self,
+        tenant: str,
+        username: str,
+        conversation_id: str,
+        reason: str = "",
+        *,
+        at: float | None = None,
     ) -> Conversation:
-        """Hand the conversation to a human. Idempotent: the first escalation's time and
-        reason stand, so a retried request or a second click does not move the record."""
+        """Hand the conversation to a human (at ``at``, default now). Idempotent: the first
+        escalation's time and reason stand, so a retried request or a second click does
+        not move the record; ``result.escalated_at == at`` tells the caller it was this one."""
         with self.db.write() as conn:
             conn.execute(
                 "UPDATE conversations SET escalated_at = ?, escalation_reason = ?"
                 " WHERE id = ? AND tenant = ? AND username = ? AND escalated_at IS NULL",
-                (time.time(), reason, conversation_id, tenant, username),
+                (time.time() if at is None else at, reason, conversation_id, tenant, username),
             )
         return self.get(tenant, username, conversation_id)

@@ -6,6 +6,8 @@ metrics and the report can never disagree about what was said and what it cost.
 
 from __future__ import annotations
 
+import time
+
 from kenning.memory import Conversation, ConversationRepository, Spend
 from kenning.observability.metrics import Metrics
 from kenning.pipelines.answering import LLM_FAILED_PREFIX
@@ -63,8 +65,8 @@ class AnswerRecorder:
     def escalate(
         self, tenant: str, username: str, conversation_id: str, reason: str
     ) -> Conversation:
-        before = self.conversations.get(tenant, username, conversation_id)
-        conversation = self.conversations.escalate(tenant, username, conversation_id, reason)
-        if before.escalated_at is None:
+        at = time.time()
+        conversation = self.conversations.escalate(tenant, username, conversation_id, reason, at=at)
+        if conversation.escalated_at == at:  # this call escalated it, not an earlier one
             self.metrics.escalations.inc()
         return conversation
