@@ -9,7 +9,7 @@ SHARED ?= ../shared/data
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run serve test lint typecheck unit bench bench-retrieval bench-embedding bench-latency \
+.PHONY: install tools run serve test lint typecheck unit bench bench-retrieval bench-embedding bench-latency \
 	bench-answers bench-abstention clean
 
 $(STAMP): pyproject.toml
@@ -38,7 +38,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+# promtool for the alert-rule tests (scripts/install-test-tools.sh: into .tools/bin).
+tools:
+	scripts/install-test-tools.sh
+
+unit: install tools
 	$(BIN)/pytest -q
 
 ## Benchmarks (not part of CI; results land in bench/results/)

@@ -189,6 +189,53 @@ class ApiSettings(BaseModel):
     cors_origins: list[str] = []
 
 
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+class ModelPrice(BaseModel):
+    """What one model costs, in the price table's currency per 1,000 tokens."""
+
+    input_per_1k: float = Field(default=0.0, ge=0.0)
+    output_per_1k: float = Field(default=0.0, ge=0.0)
+
+
+class ObservabilitySettings(BaseModel):
+    """Metrics, traces, logs, quality monitors and the business report (docs/observability.md).
+
+    Prices are a table by model name (``Answer.model``, i.e. ``llm.model``), e.g.
+    ``KENNING_OBSERVABILITY__PRICES='{"gpt-4o-mini": {"input_per_1k": 0.00015,
+    "output_per_1k": 0.0006}}'``; a model missing from it costs 0 (a local model).
+    """
+
+    prices: dict[str, ModelPrice] = {}
+    currency: str = "USD"
+    minutes_per_deflection: float = Field(default=6.0, ge=0.0)
+    """Agent minutes one question answered without a human saves (the report's estimate)."""
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    """Bearer token ``GET /metrics`` requires. Unset: only loopback clients may scrape, since
+    the metrics cover every tenant of the installation."""
+    tracing_enabled: bool = False
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP traces endpoint, e.g. ``http://otel-collector:4318/v1/traces``; needs
+    ``pip install 'kenning[otlp]'``. Unset with tracing enabled: spans stay in-process."""
+    service_name: str = "kenning"
+    capture_content: bool = False
+    """Put question and answer text on spans. Off: traces carry sizes and scores only."""
+    log_format: LogFormat = LogFormat.JSON
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    monitor_window_hours: float = Field(default=24.0, gt=0)
+    """The rolling window the quality monitors average over."""
+    baseline_days: float = Field(default=7.0, gt=0)
+    """The window before it that retrieval-score drift (PSI) compares against."""
+    monitor_min_samples: int = Field(default=20, ge=1)
+    """Fewer answers than this in a window: that monitor is not exported (too noisy)."""
+    monitor_cache_s: float = Field(default=60.0, ge=0)
+    """How long a computed set of monitor values serves scrapes before it is recomputed."""
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("kenning", appauthor=False))
 
@@ -216,6 +263,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     auth: AuthSettings = AuthSettings()
     api: ApiSettings = ApiSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
     @property
     def store_path(self) -> Path:

@@ -21,6 +21,16 @@ from kenning.generation.base import LLM
 from kenning.jobs import JobRepository, JobRunner
 from kenning.jobs.sources import SourceRepository
 from kenning.memory import ConversationRepository
+from kenning.observability.metrics import (
+    CacheCollector,
+    CacheStats,
+    JobQueueCollector,
+    Metrics,
+    ReportsCaches,
+    job_queue_counts,
+)
+from kenning.observability.monitors import MonitorCollector, Monitors
+from kenning.observability.recorder import AnswerRecorder
 from kenning.pipelines.answering import Assistant
 from kenning.pipelines.indexing import Indexer
 from kenning.retrieval.hybrid import Retriever
@@ -28,6 +38,9 @@ from kenning.settings import Settings, StoreBackend
 from kenning.store.base import Store
 from kenning.store.sqlite import SQLiteStore
 from kenning.store.sqlite_db import Database
+
+_CACHING_COMPONENTS = ("store", "sentence_embedder")
+"""Components whose in-process caches are exported as ``kenning_cache_requests_total``."""
 
 
 class Components:
@@ -114,6 +127,7 @@ class Components:
             self.llm,
             self.settings.answer,
             self.settings.llm,
+            capture_content=self.settings.observability.capture_content,
         )
 
     # -- the service (API) -------------------------------------------------------------
@@ -144,7 +158,12 @@ class Components:
 
     @cached_property
     def job_runner(self) -> JobRunner:
-        return JobRunner(self.jobs)
+        return JobRunner(
+            self.jobs,
+            observer=lambda job, report, error: self.metrics.observe_ingest(
+                job.kind.value, report, error
+            ),
+        )
 
     @cached_property
     def sources(self) -> SourceRepository:
@@ -153,6 +172,40 @@ class Components:
     @cached_property
     def conversations(self) -> ConversationRepository:
         return ConversationRepository(self.db)
+
+    # -- observability ------------------------------------------------------------------
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """This service's metrics; the collectors read the database and the store at
+        scrape time (only once they are open: a scrape never opens them itself)."""
+        metrics = Metrics()
+        opened = self.__dict__
+        metrics.add_collector(
+            JobQueueCollector(lambda: job_queue_counts(self.db) if "db" in opened else {})
+        )
+        metrics.add_collector(CacheCollector(self._cache_stats))
+        metrics.add_collector(
+            MonitorCollector(lambda: self.monitors.current() if "db" in opened else [])
+        )
+        return metrics
+
+    @cached_property
+    def monitors(self) -> Monitors:
+        return Monitors(self.db, self.settings.observability)
+
+    @cached_property
+    def recorder(self) -> AnswerRecorder:
+        return AnswerRecorder(self.conversations, self.metrics, self.settings.observability)
+
+    def _cache_stats(self) -> CacheStats:
+        """Hit/miss counts of every built component that keeps a cache (``cache_stats``)."""
+        stats: dict[str, tuple[int, int]] = {}
+        for name in _CACHING_COMPONENTS:
+            component = self.__dict__.get(name)
+            if isinstance(component, ReportsCaches):
+                stats.update(component.cache_stats())
+        return stats
 
     def close(self) -> None:
         if "job_runner" in self.__dict__:

@@ -24,11 +24,14 @@ from kenning.api.routes import (
     documents,
     health,
     jobs,
+    metrics,
     openai_compat,
+    reports,
     search,
     tenants,
 )
 from kenning.api.timeouts import RequestTimeout
+from kenning.observability.middleware import Observe
 from kenning.settings import Settings
 from kenning.wiring import Components
 
@@ -75,6 +78,7 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(Observe, metrics=comps.metrics)  # outermost: times everything
     for module in (
         health,
         auth,
@@ -86,6 +90,8 @@ def create_app(
         chat,
         answers,
         openai_compat,
+        reports,
+        metrics,
     ):
         app.include_router(module.router)
     return app

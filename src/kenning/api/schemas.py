@@ -300,6 +300,16 @@ class FeedbackRequest(Strict):
     comment: str = Field(default="", max_length=4000)
 
 
+class EscalationRequest(Strict):
+    reason: str = Field(default="", max_length=2000)
+
+
+class EscalationOut(BaseModel):
+    conversation_id: str
+    escalated_at: float
+    reason: str
+
+
 class ConversationOut(BaseModel):
     id: str
     title: str

@@ -58,6 +58,11 @@ class CachedEmbedder:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
+    def cache_stats(self) -> dict[str, tuple[int, int]]:
+        """Hits and misses (exported as a Prometheus hit ratio)."""
+        with self._lock:
+            return {"sentence_vectors": (self.hits, self.misses)}
+
     def _count(self, hits: int, misses: int) -> None:
         with self._lock:
             self.hits += hits

@@ -10,12 +10,15 @@ other evidence.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+from opentelemetry.trace import Span
 
 from kenning.embedding.base import Embedder, embed_one
+from kenning.observability import tracing
 from kenning.retrieval.fusion import convex_combination, reciprocal_rank_fusion
 from kenning.retrieval.rerank import PassageReranker
 from kenning.settings import FusionMethod, RerankMethod, RetrievalSettings, SearchMode
@@ -77,38 +80,57 @@ class Retriever:
         if rerank is None:
             rerank = self.settings.rerank is not RerankMethod.NONE
         rerank = rerank and mode is SearchMode.HYBRID
+        attributes = {"kenning.k": k, "kenning.search_mode": mode.value}
+        with tracing.stage("retrieve", attributes) as span:
+            result = self._search(query, principal, k, mode, filter, vector, rerank)
+            span.set_attribute("kenning.hits", len(result.hits))
+            if result.hits:
+                span.set_attribute("kenning.top_score", result.hits[0].score)
+        return result
+
+    def _search(
+        self,
+        query: str,
+        principal: Principal,
+        k: int,
+        mode: SearchMode,
+        filter: SearchFilter | None,
+        vector: Sequence[float] | None,
+        rerank: bool,
+    ) -> SearchResult:
         timings: dict[str, float] = {}
         depth = max(k, self.settings.candidates) if mode is SearchMode.HYBRID else k
         legs: list[list[ScoredChunk]] = []
         dense: list[ScoredChunk] = []
         if mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
-            started = time.perf_counter()
-            legs.append(
-                self.store.keyword_scores(query, principal=principal, k=depth, filter=filter)
-            )
-            timings["keyword"] = time.perf_counter() - started
+            with _timed("keyword", timings) as span:
+                keyword = self.store.keyword_scores(
+                    query, principal=principal, k=depth, filter=filter
+                )
+                span.set_attribute("kenning.hits", len(keyword))
+            legs.append(keyword)
         if mode in (SearchMode.DENSE, SearchMode.HYBRID):
             if vector is None:
-                started = time.perf_counter()
-                vector = embed_one(self.embedder, query).tolist()
-                timings["embed_query"] = time.perf_counter() - started
-            started = time.perf_counter()
-            dense = self.store.dense_scores(vector, principal=principal, k=depth, filter=filter)
+                with _timed("embed_query", timings):
+                    vector = embed_one(self.embedder, query).tolist()
+            with _timed("dense", timings) as span:
+                dense = self.store.dense_scores(vector, principal=principal, k=depth, filter=filter)
+                span.set_attribute("kenning.hits", len(dense))
+                if dense:
+                    span.set_attribute("kenning.top_score", dense[0][1])
             legs.append(dense)
-            timings["dense"] = time.perf_counter() - started
-        started = time.perf_counter()
-        fused = self._fuse(legs) if len(legs) > 1 else legs[0]
-        timings["fusion"] = time.perf_counter() - started
-        started = time.perf_counter()
+        with _timed("fusion", timings):
+            fused = self._fuse(legs) if len(legs) > 1 else legs[0]
         load_k = max(k, self.settings.rerank_depth) if rerank else k
-        hits = self._load_unique(principal, fused, load_k)
-        timings["load"] = time.perf_counter() - started
+        with _timed("load", timings) as span:
+            hits = self._load_unique(principal, fused, load_k)
+            span.set_attribute("kenning.hits", len(hits))
         if rerank and vector is not None:
-            started = time.perf_counter()
-            query_vector = np.asarray(vector, dtype=np.float32)
-            top = self.settings.rerank_depth
-            hits = (self.reranker.rerank(query, query_vector, hits[:top]) + hits[top:])[:k]
-            timings["rerank"] = time.perf_counter() - started
+            with _timed("rerank", timings) as span:
+                query_vector = np.asarray(vector, dtype=np.float32)
+                top = self.settings.rerank_depth
+                span.set_attribute("kenning.candidates", min(top, len(hits)))
+                hits = (self.reranker.rerank(query, query_vector, hits[:top]) + hits[top:])[:k]
         return SearchResult(hits=hits, timings=timings, dense_scores=dict(dense))
 
     def _fuse(self, legs: list[list[ScoredChunk]]) -> list[ScoredChunk]:
@@ -140,3 +162,12 @@ class Retriever:
             )
             for rank, h in enumerate(hits[:k], start=1)
         ]
+
+
+@contextmanager
+def _timed(stage: str, timings: dict[str, float]) -> Iterator[Span]:
+    """A ``retrieve.<stage>`` span, and the stage's seconds into ``timings``."""
+    started = time.perf_counter()
+    with tracing.stage(f"retrieve.{stage}") as span:
+        yield span
+    timings[stage] = time.perf_counter() - started
