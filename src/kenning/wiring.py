@@ -17,7 +17,8 @@ from kenning.embedding import make_embedder
 from kenning.embedding.base import Embedder
 from kenning.errors import ConfigurationError
 from kenning.generation.base import LLM
-from kenning.jobs import JobRepository, JobRunner
+from kenning.jobs import JobRepository
+from kenning.jobs.queue import InProcessQueue, JobQueue, ProcrastinateQueue
 from kenning.jobs.sources import SourceRepository
 from kenning.memory import ConversationRepository
 from kenning.pipelines.answering import Assistant
@@ -131,8 +132,14 @@ class Components:
         return JobRepository(self.db)
 
     @cached_property
-    def job_runner(self) -> JobRunner:
-        return JobRunner(self.jobs)
+    def job_queue(self) -> JobQueue:
+        """Embedded: a thread of this process. Service database on PostgreSQL:
+        procrastinate tasks that ``kenning worker`` processes run."""
+        if self.db.dialect == "postgresql":
+            from kenning.jobs.worker import postgres_dsn
+
+            return ProcrastinateQueue(postgres_dsn(self), self.jobs)
+        return InProcessQueue(self)
 
     @cached_property
     def sources(self) -> SourceRepository:
@@ -143,8 +150,8 @@ class Components:
         return ConversationRepository(self.db)
 
     def close(self) -> None:
-        if "job_runner" in self.__dict__:
-            self.job_runner.close()
+        if "job_queue" in self.__dict__:
+            self.job_queue.close()
         if "store" in self.__dict__:
             self.store.close()
         if "db" in self.__dict__:

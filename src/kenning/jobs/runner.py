@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from kenning.errors import KenningError
-from kenning.jobs.repository import Job, JobRepository
+from kenning.jobs.repository import Job, JobRepository, outcome_error
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,7 @@ class JobRunner:
             log.exception("job %s failed", job.id)
             self.repo.finish(job.id, {}, error=f"internal error: {type(exc).__name__}")
             return
-        succeeded = sum(int(report.get(k, 0)) for k in ("added", "updated", "unchanged"))
-        error = (
-            "every file failed; see the report" if report.get("failed") and not succeeded else None
-        )
-        self.repo.finish(job.id, report, error=error)
+        self.repo.finish(job.id, report, error=outcome_error(report))
 
     def close(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
