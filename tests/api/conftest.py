@@ -4,7 +4,8 @@
 ``globex``: gus (admin). Every password is ``PASSWORD``. ``live_server`` runs the same
 app on a real uvicorn server on loopback for the streaming paths and real clients.
 
-A module that sets ``DATABASES = ("sqlite", "postgres")`` runs every test twice: on the
+A module that sets ``DATABASES = ("sqlite", "postgres")`` (or a test marked
+``@pytest.mark.databases("sqlite", "postgres")``) runs every test twice: on the
 embedded default, and with the service database *and* the store on PostgreSQL (a fresh
 database per test, cloned from a migrated template; ``KENNING_DATABASE__URL`` and
 ``KENNING_STORE__BACKEND`` in the environment, as a deployment sets them). Jobs then go
@@ -115,7 +116,8 @@ def login(client: TestClient, tenant: str, username: str) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    databases = getattr(metafunc.module, "DATABASES", None)
+    marker = metafunc.definition.get_closest_marker("databases")
+    databases = marker.args if marker else getattr(metafunc.module, "DATABASES", None)
     if databases and "database_backend" in metafunc.fixturenames:
         metafunc.parametrize("database_backend", databases, indirect=True, scope="module")
 
