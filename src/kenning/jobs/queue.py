@@ -9,6 +9,7 @@ table stays the user-visible record either way. Why procrastinate: docs/workers.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kenning.errors import KenningError
@@ -65,11 +66,13 @@ class ProcrastinateQueue:
         self.repo = repo
         self.app = make_app(dsn)
         self._open = False
+        self._lock = threading.Lock()  # requests run on a thread pool
 
     def enqueue(self, job: Job) -> None:
-        if not self._open:
-            self.app.open()
-            self._open = True
+        with self._lock:
+            if not self._open:
+                self.app.open()
+                self._open = True
         try:
             defer(self.app, RUN_TASK, f"job:{job.id}", job_id=job.id)
         except Exception as exc:  # the job must not stay "queued" with nothing queued
@@ -78,9 +81,10 @@ class ProcrastinateQueue:
             raise KenningError("the job could not be queued; try again") from exc
 
     def close(self) -> None:
-        if self._open:
-            self.app.close()
-            self._open = False
+        with self._lock:
+            if self._open:
+                self.app.close()
+                self._open = False
 
 
 def make_app(dsn: str) -> procrastinate.App:
