@@ -159,6 +159,26 @@ class DatabaseSettings(BaseModel):
     servers refuse to start on an outdated schema."""
 
 
+class WorkerSettings(BaseModel):
+    """Ingestion workers of the server shape: ``kenning worker`` (docs/workers.md)."""
+
+    concurrency: int = Field(default=1, ge=1, le=64)
+    """Tasks one worker process runs at once (``--concurrency`` overrides it)."""
+    files_per_part: int = Field(default=8, ge=1, le=10_000)
+    """An upload or folder sync is split into tasks of this many files, so N workers
+    ingest it in parallel."""
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    stalled_after_s: float = Field(default=30.0, gt=0)
+    """A worker whose heartbeat is older than this is dead: its tasks are retried."""
+    recover_every_s: float = Field(default=15.0, gt=0)
+    """How often each worker looks for tasks of dead workers (and once at start)."""
+    poll_s: float = Field(default=5.0, gt=0)
+    """Longest wait for new tasks when a notification is missed (LISTEN/NOTIFY wakes
+    workers at once otherwise)."""
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    """A task whose worker died this many times is failed, not retried again."""
+
+
 class AuthSettings(BaseModel):
     """Login tokens and API keys. Without ``jwt_secret`` the embedded default keeps a
     random secret in ``DATA_DIR/secrets/jwt.key`` (mode 0600); servers behind a load
@@ -264,6 +284,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     api: ApiSettings = ApiSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @property
     def store_path(self) -> Path:

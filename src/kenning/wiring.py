@@ -6,7 +6,9 @@ and tests that never embed stay fast.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
+from typing import Any
 
 from kenning.auth.rate_limit import RateLimiter
 from kenning.auth.repository import AuthRepository
@@ -18,7 +20,9 @@ from kenning.embedding.base import Embedder
 from kenning.embedding.cache import CachedEmbedder
 from kenning.errors import ConfigurationError
 from kenning.generation.base import LLM
-from kenning.jobs import JobRepository, JobRunner
+from kenning.jobs import JobRepository
+from kenning.jobs.queue import InProcessQueue, JobQueue, ProcrastinateQueue
+from kenning.jobs.repository import Job
 from kenning.jobs.sources import SourceRepository
 from kenning.memory import ConversationRepository
 from kenning.observability.metrics import (
@@ -157,13 +161,18 @@ class Components:
         return JobRepository(self.db)
 
     @cached_property
-    def job_runner(self) -> JobRunner:
-        return JobRunner(
-            self.jobs,
-            observer=lambda job, report, error: self.metrics.observe_ingest(
-                job.kind.value, report, error
-            ),
-        )
+    def job_queue(self) -> JobQueue:
+        """Embedded: a thread of this process. Service database on PostgreSQL:
+        procrastinate tasks that ``kenning worker`` processes run."""
+        if self.db.dialect == "postgresql":
+            from kenning.jobs.worker import postgres_dsn
+
+            return ProcrastinateQueue(postgres_dsn(self), self.jobs)
+        return InProcessQueue(self)
+
+    def observe_job(self, job: Job, report: Mapping[str, Any], error: str | None) -> None:
+        """Ingestion metrics of a job this process ran (workers elsewhere count their own)."""
+        self.metrics.observe_ingest(job.kind.value, report, error)
 
     @cached_property
     def sources(self) -> SourceRepository:
@@ -208,8 +217,8 @@ class Components:
         return stats
 
     def close(self) -> None:
-        if "job_runner" in self.__dict__:
-            self.job_runner.close()
+        if "job_queue" in self.__dict__:
+            self.job_queue.close()
         if "store" in self.__dict__:
             self.store.close()
         if "db" in self.__dict__:

@@ -1,7 +1,8 @@
 """The FastAPI application factory: ``create_app(settings)``.
 
 The lifespan builds the components once (store, models, auth) and warms them up before
-the first request, marks jobs a previous process left unfinished as failed, and closes
+the first request, marks jobs a previous process left unfinished as failed (when jobs run
+in-process; workers own them otherwise), and closes
 everything on shutdown. ``/healthz`` answers as soon as the process runs; ``/readyz``
 once the store is open and the models are loaded.
 """
@@ -46,7 +47,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        comps.jobs.fail_interrupted()  # opens (and migrates) the database
+        comps.db.warm_up()  # opens (and migrates, or checks) the database
+        if comps.job_queue.local:  # a job of this process that a restart interrupted
+            comps.jobs.fail_interrupted()
         comps.retriever.embedder.warm_up()  # the retriever binds the store to the model
         app.state.ready = True
         try:

@@ -342,6 +342,10 @@ class JobOut(BaseModel):
     request: dict[str, Any]
     report: dict[str, Any]
     error: str | None
+    parts_total: int | None = None
+    """Tasks the job was split into for parallel workers (server shape); None before
+    planning, and for jobs that run whole."""
+    parts_done: int = 0
 
 
 class SourceCreate(Strict):

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from kenning.errors import KenningError
-from kenning.jobs.repository import Job, JobRepository
+from kenning.jobs.repository import Job, JobRepository, outcome_error
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,7 @@ class JobRunner:
             log.exception("job %s failed", job.id)
             self._finish(job, {}, f"internal error: {type(exc).__name__}")
             return
-        succeeded = sum(int(report.get(k, 0)) for k in ("added", "updated", "unchanged"))
-        error = (
-            "every file failed; see the report" if report.get("failed") and not succeeded else None
-        )
-        self._finish(job, report, error)
+        self._finish(job, report, outcome_error(report))
 
     def _finish(self, job: Job, report: Mapping[str, Any], error: str | None) -> None:
         self.repo.finish(job.id, report, error=error)
