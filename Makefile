@@ -9,7 +9,8 @@ SHARED ?= ../shared/data
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run serve test lint typecheck unit browser screenshots bench bench-retrieval bench-embedding bench-latency \
+.PHONY: install tools run serve test lint typecheck unit browser screenshots bench bench-retrieval \
+	bench-embedding bench-latency \
 	bench-answers bench-abstention clean
 
 $(STAMP): pyproject.toml
@@ -38,7 +39,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install browser
+# promtool for the alert-rule tests (scripts/install-test-tools.sh: into .tools/bin).
+tools:
+	scripts/install-test-tools.sh
+
+unit: install tools browser
 	$(BIN)/pytest -q
 
 ## browser: Debian's Chromium for the browser tests in tests/e2e (skipped when present)

@@ -4,6 +4,8 @@
 Unix socket; as root, pgserver runs it as a dedicated ``pgserver`` system user (see
 docs/postgres.md). ``postgres_dsn`` gives every test a fresh database cloned from a
 template that already has the ``vector`` extension, so tests never see each other's rows.
+``service_dsn`` is the same, cloned from a second template that ``kenning db upgrade``
+has already migrated (service tables and the job queue), for tests of the server shape.
 Tests skip, with the reason, only if the server cannot be started here.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 
 TEMPLATE = "kenning_template"
+MIGRATED = "kenning_migrated"
 _counter = itertools.count()
 
 
@@ -58,11 +61,50 @@ def postgres_server() -> Iterator[Any]:
 @pytest.fixture
 def postgres_dsn(postgres_server: Any) -> Iterator[str]:
     """A fresh, empty database (with pgvector) for one test; dropped afterwards."""
+    name = clone_database(postgres_server, TEMPLATE)
+    yield str(postgres_server.get_uri(name))
+    drop_database(postgres_server, name)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_server: Any) -> str:
+    """A template database at the head revision, migrated once per session through the
+    same code path as ``kenning db upgrade``."""
+    import psycopg
+
+    from kenning.db.engine import SqlDatabase
+    from kenning.db.migrations import upgrade
+
+    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {MIGRATED} TEMPLATE {TEMPLATE}")
+    db = SqlDatabase(str(postgres_server.get_uri(MIGRATED)), auto_upgrade=False)
+    try:
+        upgrade(db.engine)
+    finally:
+        db.close()
+    return MIGRATED
+
+
+def clone_database(server: Any, template: str) -> str:
+    """A new database copied from ``template``; returns its name."""
     import psycopg
 
     name = f"kenning_test_{next(_counter)}"
-    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    yield str(postgres_server.get_uri(name))
-    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    return name
+
+
+def drop_database(server: Any, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def service_dsn(postgres_server: Any, migrated_template: str) -> Iterator[str]:
+    """A fresh database at the head revision for one test; dropped afterwards."""
+    name = clone_database(postgres_server, migrated_template)
+    yield str(postgres_server.get_uri(name))
+    drop_database(postgres_server, name)

@@ -6,7 +6,9 @@ and tests that never embed stay fast.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
+from typing import Any
 
 from kenning.auth.rate_limit import RateLimiter
 from kenning.auth.repository import AuthRepository
@@ -15,11 +17,24 @@ from kenning.auth.service import AuthService
 from kenning.db.engine import SqlDatabase
 from kenning.embedding import make_embedder
 from kenning.embedding.base import Embedder
+from kenning.embedding.cache import CachedEmbedder
 from kenning.errors import ConfigurationError
 from kenning.generation.base import LLM
-from kenning.jobs import JobRepository, JobRunner
+from kenning.jobs import JobRepository
+from kenning.jobs.queue import InProcessQueue, JobQueue, ProcrastinateQueue
+from kenning.jobs.repository import Job
 from kenning.jobs.sources import SourceRepository
 from kenning.memory import ConversationRepository
+from kenning.observability.metrics import (
+    CacheCollector,
+    CacheStats,
+    JobQueueCollector,
+    Metrics,
+    ReportsCaches,
+    job_queue_counts,
+)
+from kenning.observability.monitors import MonitorCollector, Monitors
+from kenning.observability.recorder import AnswerRecorder
 from kenning.pipelines.answering import Assistant
 from kenning.pipelines.indexing import Indexer
 from kenning.retrieval.hybrid import Retriever
@@ -27,6 +42,9 @@ from kenning.settings import Settings, StoreBackend
 from kenning.store.base import Store
 from kenning.store.sqlite import SQLiteStore
 from kenning.store.sqlite_db import Database
+
+_CACHING_COMPONENTS = ("store", "sentence_embedder")
+"""Components whose in-process caches are exported as ``kenning_cache_requests_total``."""
 
 
 class Components:
@@ -38,6 +56,12 @@ class Components:
     @cached_property
     def embedder(self) -> Embedder:
         return make_embedder(self.settings.embedding, self.settings.models_dir)
+
+    @cached_property
+    def sentence_embedder(self) -> CachedEmbedder:
+        """The embedder for sentences (reranking, extractive answers, groundedness): one
+        question embeds the same sentences in each of those steps, so they share a cache."""
+        return CachedEmbedder(self.embedder)
 
     @cached_property
     def store(self) -> Store:
@@ -82,7 +106,12 @@ class Components:
     @cached_property
     def retriever(self) -> Retriever:
         self.store.bind_embedder(self.embedder.name, self.embedder.dimensions)
-        return Retriever(self.store, self.embedder, self.settings.retrieval)
+        return Retriever(
+            self.store,
+            self.embedder,
+            self.settings.retrieval,
+            sentence_embedder=self.sentence_embedder,
+        )
 
     @cached_property
     def llm(self) -> LLM | None:
@@ -98,10 +127,11 @@ class Components:
         return Assistant(
             self.retriever,
             self.store,
-            self.embedder,
+            self.sentence_embedder,
             self.llm,
             self.settings.answer,
             self.settings.llm,
+            capture_content=self.settings.observability.capture_content,
         )
 
     # -- the service (API) -------------------------------------------------------------
@@ -131,8 +161,18 @@ class Components:
         return JobRepository(self.db)
 
     @cached_property
-    def job_runner(self) -> JobRunner:
-        return JobRunner(self.jobs)
+    def job_queue(self) -> JobQueue:
+        """Embedded: a thread of this process. Service database on PostgreSQL:
+        procrastinate tasks that ``kenning worker`` processes run."""
+        if self.db.dialect == "postgresql":
+            from kenning.jobs.worker import postgres_dsn
+
+            return ProcrastinateQueue(postgres_dsn(self), self.jobs)
+        return InProcessQueue(self)
+
+    def observe_job(self, job: Job, report: Mapping[str, Any], error: str | None) -> None:
+        """Ingestion metrics of a job this process ran (workers elsewhere count their own)."""
+        self.metrics.observe_ingest(job.kind.value, report, error)
 
     @cached_property
     def sources(self) -> SourceRepository:
@@ -142,9 +182,43 @@ class Components:
     def conversations(self) -> ConversationRepository:
         return ConversationRepository(self.db)
 
+    # -- observability ------------------------------------------------------------------
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """This service's metrics; the collectors read the database and the store at
+        scrape time (only once they are open: a scrape never opens them itself)."""
+        metrics = Metrics()
+        opened = self.__dict__
+        metrics.add_collector(
+            JobQueueCollector(lambda: job_queue_counts(self.db) if "db" in opened else {})
+        )
+        metrics.add_collector(CacheCollector(self._cache_stats))
+        metrics.add_collector(
+            MonitorCollector(lambda: self.monitors.current() if "db" in opened else [])
+        )
+        return metrics
+
+    @cached_property
+    def monitors(self) -> Monitors:
+        return Monitors(self.db, self.settings.observability)
+
+    @cached_property
+    def recorder(self) -> AnswerRecorder:
+        return AnswerRecorder(self.conversations, self.metrics, self.settings.observability)
+
+    def _cache_stats(self) -> CacheStats:
+        """Hit/miss counts of every built component that keeps a cache (``cache_stats``)."""
+        stats: dict[str, tuple[int, int]] = {}
+        for name in _CACHING_COMPONENTS:
+            component = self.__dict__.get(name)
+            if isinstance(component, ReportsCaches):
+                stats.update(component.cache_stats())
+        return stats
+
     def close(self) -> None:
-        if "job_runner" in self.__dict__:
-            self.job_runner.close()
+        if "job_queue" in self.__dict__:
+            self.job_queue.close()
         if "store" in self.__dict__:
             self.store.close()
         if "db" in self.__dict__:

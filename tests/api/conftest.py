@@ -3,10 +3,18 @@
 ``acme``: ada (admin), ed (editor), vic (viewer, group eng), val (viewer, no group).
 ``globex``: gus (admin). Every password is ``PASSWORD``. ``live_server`` runs the same
 app on a real uvicorn server on loopback for the streaming paths and real clients.
+
+A module that sets ``DATABASES = ("sqlite", "postgres")`` (or a test marked
+``@pytest.mark.databases("sqlite", "postgres")``) runs every test twice: on the
+embedded default, and with the service database *and* the store on PostgreSQL (a fresh
+database per test, cloned from a migrated template; ``KENNING_DATABASE__URL`` and
+``KENNING_STORE__BACKEND`` in the environment, as a deployment sets them). Jobs then go
+through procrastinate, run by a worker on a thread of the test process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -22,8 +30,11 @@ from fastapi.testclient import TestClient
 
 from kenning.api.app import create_app
 from kenning.auth.models import Role
+from kenning.errors import ConflictError
+from kenning.jobs import worker
 from kenning.settings import ApiSettings, Settings
 from kenning.wiring import Components
+from tests.postgres import clone_database, drop_database
 
 PASSWORD = "correct horse battery staple"
 ACCOUNTS = {
@@ -80,10 +91,15 @@ def make_settings(data_dir: Path, **api: object) -> Settings:
 
 
 def seed(comps: Components) -> None:
+    """The accounts; once per database (two services of one test on PostgreSQL share
+    it, as two replicas would)."""
     repo = comps.auth.repo
     for tenant in ("acme", "globex"):
         repo.ensure_tenant(tenant)
-    repo.create_group("acme", "eng")
+    try:
+        repo.create_group("acme", "eng")
+    except ConflictError:
+        return
     for (tenant, username), (role, groups) in ACCOUNTS.items():
         comps.auth.create_user("test", tenant, username, PASSWORD, role)
         for group in groups:
@@ -99,11 +115,83 @@ def login(client: TestClient, tenant: str, username: str) -> str:
     return token
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("databases")
+    databases = marker.args if marker else getattr(metafunc.module, "DATABASES", None)
+    if databases and "database_backend" in metafunc.fixturenames:
+        metafunc.parametrize("database_backend", databases, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def database_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = getattr(request, "param", "sqlite")
+    return backend
+
+
+@contextmanager
+def database_env(backend: str, request: pytest.FixtureRequest) -> Iterator[None]:
+    """For ``postgres``: a fresh migrated database, named in the environment."""
+    if backend == "sqlite":
+        yield
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = clone_database(server, request.getfixturevalue("migrated_template"))
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("KENNING_DATABASE__URL", str(server.get_uri(name)))
+            env.setenv("KENNING_STORE__BACKEND", "postgres")
+            yield
+    finally:
+        drop_database(server, name)
+
+
+@pytest.fixture(autouse=True)
+def service_database(database_backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    with database_env(database_backend, request):
+        yield database_backend
+
+
+@pytest.fixture(scope="module")
+def module_database(database_backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The same for module-scoped services (settings are read while it is active)."""
+    with database_env(database_backend, request):
+        yield database_backend
+
+
+@contextmanager
+def job_worker(comps: Components) -> Iterator[None]:
+    """When jobs go to procrastinate: a worker on a thread, sharing the app's components
+    (the model is loaded once), stopped gracefully at the end."""
+    if comps.job_queue.local:
+        yield
+        return
+    worker.prepare(comps)
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(worker.run(comps, 1, install_signal_handlers=False))
+
+    def work() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=work, name="kenning-test-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(task.cancel)
+        thread.join(timeout=60)
+
+
 @contextmanager
 def running_service(settings: Settings, *, log_in: bool = True) -> Iterator[Service]:
     """The app started (lifespan run) with the accounts seeded; tokens if ``log_in``."""
     app = create_app(settings)
-    with TestClient(app) as client:
+    with TestClient(app) as client, job_worker(app.state.components):
         svc = Service(app, client, settings)
         seed(svc.comps)
         if log_in:

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from kenning.api.app import create_app
 from kenning.auth.models import ROLE_PERMISSIONS, Role, User
 from kenning.auth.secrets import hash_password
-from tests.api.conftest import PASSWORD, Service, make_settings
+from tests.api.conftest import PASSWORD, Service, job_worker, make_settings
 
 KEYWORD = "quokka"
 UPLOADER = "ed"
@@ -186,15 +186,18 @@ free_queries = st.one_of(
 
 # -- the service ------------------------------------------------------------------------
 
+DATABASES = ("sqlite", "postgres")
 PASSWORD_HASH = hash_password(PASSWORD)
 
 
 @pytest.fixture(scope="module")
-def acl_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def acl_service(
+    tmp_path_factory: pytest.TempPathFactory, module_database: str
+) -> Iterator[Service]:
     """One app for the module, no accounts: each example creates its own tenants."""
     settings_ = make_settings(Path(tmp_path_factory.mktemp("acl")) / "data")
     app = create_app(settings_)
-    with TestClient(app) as client:
+    with TestClient(app) as client, job_worker(app.state.components):
         yield Service(app, client, settings_)
 
 

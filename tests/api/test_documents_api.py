@@ -12,6 +12,7 @@ from kenning.settings import WebSettings
 from tests.api.conftest import Service, login, make_settings, running_service
 from tests.fakes.website import FakeWebsite, html
 
+DATABASES = ("sqlite", "postgres")
 HANDBOOK = (
     b"# Travel policy\n\nTrain travel is booked in second class for trips under four hours.\n"
 )

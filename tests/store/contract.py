@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from kenning.errors import InvalidFilterError, NotFoundError, StoreError
+from kenning.store.analyzer import query_terms
 from kenning.store.base import DocumentWrite, Store
 from kenning.types import Acl, ChunkDraft, Document, Principal, SearchFilter
 
@@ -134,6 +137,23 @@ class StoreContract:
         hits = store.keyword_search("vacation policy", principal=SYSTEM, k=10)
         assert [h.source for h in hits] == ["/kb/a.md", "/kb/b.md"]
         assert hits[0].score > hits[1].score > 0
+
+    def test_keyword_idf_matches_bm25_statistics(self, store: Store) -> None:
+        store.replace_documents(
+            [
+                make_write("/kb/a.md", ["otter otter river", "river bank"]),
+                make_write("/kb/b.md", ["river delta", "mountain"], seed=1),
+                make_write("/kb/c.md", ["lake", "pond"], seed=2),
+            ]
+        )
+        idf = store.keyword_idf(query_terms("otter river walrus"))
+        # 6 chunks: otter in 1, river in 3 (idf 0, floored), walrus in none (absent).
+        assert set(idf) == {"otter", "river"}
+        assert idf["otter"] == pytest.approx(math.log((6 - 1 + 0.5) / (1 + 0.5)))
+        assert idf["river"] == pytest.approx(1e-6)
+        store.delete_documents("t1", [Document.make_id("t1", "/kb/b.md")])
+        after = store.keyword_idf(query_terms("otter mountain"))
+        assert after == {"otter": pytest.approx(math.log((4 - 1 + 0.5) / (1 + 0.5)))}
 
     @pytest.mark.parametrize(
         "query", ['"unbalanced', "a*", "NEAR(x y)", "col:value", "-x", "^ OR AND"]

@@ -1,7 +1,8 @@
 """The FastAPI application factory: ``create_app(settings)``.
 
 The lifespan builds the components once (store, models, auth) and warms them up before
-the first request, marks jobs a previous process left unfinished as failed, and closes
+the first request, marks jobs a previous process left unfinished as failed (when jobs run
+in-process; workers own them otherwise), and closes
 everything on shutdown. ``/healthz`` answers as soon as the process runs; ``/readyz``
 once the store is open and the models are loaded.
 """
@@ -25,11 +26,14 @@ from kenning.api.routes import (
     documents,
     health,
     jobs,
+    metrics,
     openai_compat,
+    reports,
     search,
     tenants,
 )
 from kenning.api.timeouts import RequestTimeout
+from kenning.observability.middleware import Observe
 from kenning.settings import Settings
 from kenning.wiring import Components
 
@@ -44,7 +48,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        comps.jobs.fail_interrupted()  # opens (and migrates) the database
+        comps.db.warm_up()  # opens (and migrates, or checks) the database
+        if comps.job_queue.local:  # a job of this process that a restart interrupted
+            comps.jobs.fail_interrupted()
         comps.retriever.embedder.warm_up()  # the retriever binds the store to the model
         app.state.ready = True
         try:
@@ -76,6 +82,7 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(Observe, metrics=comps.metrics)  # outermost: times everything
     for module in (
         health,
         auth,
@@ -87,6 +94,8 @@ def create_app(
         chat,
         answers,
         openai_compat,
+        reports,
+        metrics,
     ):
         app.include_router(module.router)
     web.install(app)  # the UI at / (src/kenning/web)

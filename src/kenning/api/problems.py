@@ -68,6 +68,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(errors.KenningError)
     async def kenning_error(request: Request, exc: errors.KenningError) -> JSONResponse:
+        _count(request, exc)
         status = status_for(exc)
         headers: dict[str, str] = {}
         if isinstance(exc, errors.AuthenticationError):
@@ -101,5 +102,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _count(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "internal error", instance=request.url.path)
+
+
+def _count(request: Request, exc: Exception) -> None:
+    """``kenning_errors_total{type}``: every error answered, by its class."""
+    comps = getattr(request.app.state, "components", None)
+    if comps is not None:
+        comps.metrics.count_error(exc)

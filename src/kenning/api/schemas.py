@@ -300,6 +300,16 @@ class FeedbackRequest(Strict):
     comment: str = Field(default="", max_length=4000)
 
 
+class EscalationRequest(Strict):
+    reason: str = Field(default="", max_length=2000)
+
+
+class EscalationOut(BaseModel):
+    conversation_id: str
+    escalated_at: float
+    reason: str
+
+
 class ConversationOut(BaseModel):
     id: str
     title: str
@@ -332,6 +342,10 @@ class JobOut(BaseModel):
     request: dict[str, Any]
     report: dict[str, Any]
     error: str | None
+    parts_total: int | None = None
+    """Tasks the job was split into for parallel workers (server shape); None before
+    planning, and for jobs that run whole."""
+    parts_done: int = 0
 
 
 class SourceCreate(Strict):

@@ -9,7 +9,18 @@ from typing import Annotated
 
 import typer
 
-from kenning.cli import accounts, ask, db, documents, ingest, search, serve
+from kenning.cli import (
+    accounts,
+    ask,
+    db,
+    documents,
+    ingest,
+    jobs,
+    report,
+    search,
+    serve,
+    worker,
+)
 from kenning.cli.context import CliState, fail
 from kenning.errors import KenningError
 from kenning.settings import Settings
@@ -56,6 +67,9 @@ app.add_typer(accounts.users, name="users")
 app.add_typer(accounts.keys, name="keys")
 app.add_typer(accounts.tenants, name="tenants")
 app.add_typer(db.app, name="db")
+app.command("report")(report.report)
+app.command("worker")(worker.worker)
+app.add_typer(jobs.app, name="jobs")
 
 
 def _register_optional_groups() -> None:

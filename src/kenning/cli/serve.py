@@ -8,6 +8,8 @@ import typer
 
 from kenning.cli.context import state
 from kenning.db.engine import SqlDatabase
+from kenning.observability import tracing
+from kenning.observability.logging import configure_logging
 
 
 def serve(
@@ -32,11 +34,16 @@ def serve(
         database.warm_up()
     finally:
         database.close()
+    # Kenning's redacting handler takes every log line; uvicorn's own access log is off
+    # because it prints query strings (the middleware logs each request without them).
+    configure_logging(settings.observability, exclusive=True)
+    tracing.configure(settings.observability)
     uvicorn.run(
         create_app(settings),
         host=api.host,
         port=api.port,
-        log_level="info",
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )

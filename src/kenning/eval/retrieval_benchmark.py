@@ -37,6 +37,7 @@ class ModeSpec:
     name: str
     mode: SearchMode
     fusion: FusionMethod = FusionMethod.RRF
+    rerank: bool = False
 
 
 DEFAULT_MODES: tuple[ModeSpec, ...] = (
@@ -44,6 +45,7 @@ DEFAULT_MODES: tuple[ModeSpec, ...] = (
     ModeSpec("dense", SearchMode.DENSE),
     ModeSpec("hybrid", SearchMode.HYBRID, FusionMethod.RRF),
     ModeSpec("hybrid-convex", SearchMode.HYBRID, FusionMethod.CONVEX),
+    ModeSpec("hybrid-convex-rerank", SearchMode.HYBRID, FusionMethod.CONVEX, rerank=True),
 )
 
 
@@ -125,9 +127,14 @@ def run_benchmark(
     principal = Principal.system(f"beir-{name}")
     for spec in modes:
         retrieval = settings.retrieval.model_copy(update={"fusion": spec.fusion})
-        retriever = Retriever(components.store, components.embedder, retrieval)
+        retriever = Retriever(
+            components.store,
+            components.embedder,
+            retrieval,
+            sentence_embedder=components.sentence_embedder,
+        )
         result.reports[spec.name] = _evaluate_mode(
-            retriever, dataset, qids, vectors, spec.mode, principal, depth
+            retriever, dataset, qids, vectors, spec, principal, depth
         )
     components.close()
     return result
@@ -138,7 +145,7 @@ def _evaluate_mode(
     dataset: BeirDataset,
     qids: Sequence[str],
     vectors: np.ndarray,
-    mode: SearchMode,
+    spec: ModeSpec,
     principal: Principal,
     depth: int,
 ) -> RetrievalReport:
@@ -150,8 +157,9 @@ def _evaluate_mode(
             dataset.queries[qid],
             principal=principal,
             k=depth * 2,
-            mode=mode,
+            mode=spec.mode,
             vector=vector.tolist(),
+            rerank=spec.rerank,
         )
         latencies.append((time.perf_counter() - started) * 1000)
         run[qid] = _documents_in_order(h.source for h in result.hits)[:depth]

@@ -14,17 +14,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from kenning.errors import KenningError
-from kenning.jobs.repository import Job, JobRepository
+from kenning.jobs.repository import Job, JobRepository, outcome_error
 
 log = logging.getLogger(__name__)
 
 JobWork = Callable[[], Mapping[str, Any]]
 """The job's work: returns the report to store (an ingest report as a dict)."""
+JobObserver = Callable[[Job, Mapping[str, Any], "str | None"], None]
+"""Told of every finished job: its report and error (metrics count ingestion here)."""
 
 
 class JobRunner:
-    def __init__(self, repo: JobRepository) -> None:
+    def __init__(self, repo: JobRepository, observer: JobObserver | None = None) -> None:
         self.repo = repo
+        self.observer = observer
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kenning-job")
 
     def submit(self, job: Job, work: JobWork) -> Future[None]:
@@ -35,17 +38,18 @@ class JobRunner:
         try:
             report = work()
         except KenningError as exc:
-            self.repo.finish(job.id, {}, error=str(exc))
+            self._finish(job, {}, str(exc))
             return
         except Exception as exc:
             log.exception("job %s failed", job.id)
-            self.repo.finish(job.id, {}, error=f"internal error: {type(exc).__name__}")
+            self._finish(job, {}, f"internal error: {type(exc).__name__}")
             return
-        succeeded = sum(int(report.get(k, 0)) for k in ("added", "updated", "unchanged"))
-        error = (
-            "every file failed; see the report" if report.get("failed") and not succeeded else None
-        )
+        self._finish(job, report, outcome_error(report))
+
+    def _finish(self, job: Job, report: Mapping[str, Any], error: str | None) -> None:
         self.repo.finish(job.id, report, error=error)
+        if self.observer is not None:
+            self.observer(job, report, error)
 
     def close(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

@@ -5,6 +5,7 @@ from kenning.memory.conversations import (
     Conversation,
     ConversationRepository,
     Message,
+    Spend,
 )
 
-__all__ = ["AnswerRecord", "Conversation", "ConversationRepository", "Message"]
+__all__ = ["AnswerRecord", "Conversation", "ConversationRepository", "Message", "Spend"]

@@ -2,8 +2,9 @@
 
 Everything is keyed by tenant and user name, and every read takes both: a conversation
 id guessed from another account resolves to "not found", never to someone else's data.
-Each answer keeps its quality signals (mode, groundedness, evidence, citations, latency)
-so monitoring and reports can be computed from what was actually said.
+Each answer keeps its quality signals (mode, groundedness, evidence — the top retrieval
+score —, citations, latency, tokens and cost) so monitoring and reports can be computed
+from what was actually said. A conversation handed to a human is marked escalated.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Conversation:
     title: str
     created_at: float
     updated_at: float
+    escalated_at: float | None = None
+    escalation_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,20 @@ class AnswerRecord:
     latency_ms: float
 
 
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """What an answer consumed: the LLM's reported tokens and their priced cost."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+
+
+_CONVERSATION = (
+    "id, tenant, username, title, created_at, updated_at, escalated_at, escalation_reason"
+)
+
+
 class ConversationRepository:
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db
@@ -64,7 +81,7 @@ class ConversationRepository:
 
     def get(self, tenant: str, username: str, conversation_id: str) -> Conversation:
         row = self.db.fetchone(
-            "SELECT id, tenant, username, title, created_at, updated_at FROM conversations"
+            f"SELECT {_CONVERSATION} FROM conversations"
             " WHERE id = ? AND tenant = ? AND username = ?",
             (conversation_id, tenant, username),
         )
@@ -74,7 +91,7 @@ class ConversationRepository:
 
     def list_for(self, tenant: str, username: str, limit: int = 50) -> list[Conversation]:
         rows = self.db.fetchall(
-            "SELECT id, tenant, username, title, created_at, updated_at FROM conversations"
+            f"SELECT {_CONVERSATION} FROM conversations"
             " WHERE tenant = ? AND username = ? ORDER BY updated_at DESC LIMIT ?",
             (tenant, username, limit),
         )
@@ -104,16 +121,18 @@ class ConversationRepository:
         conversation: Conversation | None,
         answer: Answer,
         latency_ms: float,
+        spend: Spend | None = None,
     ) -> str:
         """Store the answer (and, in a conversation, both messages); returns the answer id."""
+        spend = spend or Spend()
         answer_id = secrets.token_hex(8)
         now = time.time()
         conv_id = conversation.id if conversation else None
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO answers (id, tenant, username, conversation_id, question, text, mode,"
-                " groundedness, evidence, citations, latency_ms, model, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " groundedness, evidence, citations, latency_ms, model, created_at, tokens_in,"
+                " tokens_out, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     answer_id,
                     tenant,
@@ -128,6 +147,9 @@ class ConversationRepository:
                     latency_ms,
                     answer.model,
                     now,
+                    spend.tokens_in,
+                    spend.tokens_out,
+                    spend.cost,
                 ),
             )
             if conv_id is not None:
@@ -162,3 +184,23 @@ class ConversationRepository:
                 " created_at = excluded.created_at",
                 (answer_id, tenant, username, rating, comment, time.time()),
             )
+
+    def escalate(
+        self,
+        tenant: str,
+        username: str,
+        conversation_id: str,
+        reason: str = "",
+        *,
+        at: float | None = None,
+    ) -> Conversation:
+        """Hand the conversation to a human (at ``at``, default now). Idempotent: the first
+        escalation's time and reason stand, so a retried request or a second click does
+        not move the record; ``result.escalated_at == at`` tells the caller it was this one."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE conversations SET escalated_at = ?, escalation_reason = ?"
+                " WHERE id = ? AND tenant = ? AND username = ? AND escalated_at IS NULL",
+                (time.time() if at is None else at, reason, conversation_id, tenant, username),
+            )
+        return self.get(tenant, username, conversation_id)

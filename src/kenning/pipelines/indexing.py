@@ -140,10 +140,25 @@ class Indexer:
             on_progress=on_progress,
         )
         if sync:
-            versions = self.store.versions(tenant)
-            self._delete_vanished(paths, files, tenant, versions, report, on_progress)
+            self.delete_vanished(
+                paths, files, tenant=tenant, report=report, on_progress=on_progress
+            )
         report.seconds = time.perf_counter() - started
         return report
+
+    def delete_vanished(
+        self,
+        roots: Sequence[Path],
+        present: Sequence[Path],
+        *,
+        tenant: str,
+        report: IngestReport,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        """Delete stored documents under the folders ``roots`` whose file is not in
+        ``present`` (a sync: the files found there now)."""
+        versions = self.store.versions(tenant)
+        self._delete_vanished(roots, present, tenant, versions, report, on_progress)
 
     def ingest_files(
         self,

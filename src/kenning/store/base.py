@@ -164,6 +164,11 @@ class Store(Protocol):
         filter: SearchFilter | None = None,
     ) -> list[ScoredChunk]: ...
 
+    def keyword_idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """BM25 idf of analysed ``terms`` (``analyzer.query_terms``) over every stored
+        chunk, exactly as the keyword leg weighs them; terms no chunk holds are absent.
+        Statistics are index-wide, like the keyword leg's, so they reveal no tenant's text."""
+
     def load_hits(self, principal: Principal, scored: Sequence[ScoredChunk]) -> list[Hit]:
         """Hits for ``scored`` in the given order; ids the principal may not read are
         dropped (a second, independent access check)."""

@@ -134,6 +134,17 @@ class KeywordIndex:
         best.sort(key=lambda pair: (-pair[1], pair[0]))
         return best[:k]
 
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """BM25 idf of each known term over every indexed chunk, as ``search`` scores it
+        (a second ranking stage weighs query terms by the same statistics)."""
+        with self._lock:
+            vocab, df = self._vocab, self._df
+            n = sum(len(s) for s in self._segments)
+        counts = {t: int(df[vocab[t]]) for t in terms if t in vocab}
+        return {
+            t: max(math.log((n - c + 0.5) / (c + 0.5)), _MIN_IDF) for t, c in counts.items() if c
+        }
+
     # -- maintenance (under the lock) ---------------------------------------------------
 
     def _build(self, rows: TextRows) -> _Segment:

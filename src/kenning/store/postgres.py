@@ -78,6 +78,7 @@ class PostgresStore(HitSearch):
         self._iterative_scans = False
         self._lock = threading.Lock()
         self._cache_revision = -1
+        self._admitted_hits = self._admitted_misses = 0
         self._stats: search.CorpusStats | None = None
         self._df: dict[str, int] = {}
         self._admitted: dict[tuple[str, str], tuple[int, int]] = {}
@@ -334,6 +335,14 @@ class PostgresStore(HitSearch):
                 return []
             return search.bm25_scores(conn, idf, df, stats, where, k, self.keyword_budget)
 
+    def keyword_idf(self, terms: Sequence[str]) -> dict[str, float]:
+        terms = search.lexemes(terms)
+        if not terms:
+            return {}
+        with self._read() as conn:
+            stats, df = self._keyword_statistics(conn, terms)
+        return {t: stats.idf(df[t]) for t in terms if df.get(t)}
+
     def dense_scores(
         self,
         vector: Sequence[float],
@@ -409,6 +418,10 @@ class PostgresStore(HitSearch):
         key = (where.sql, repr(where.params))
         with self._lock:
             cached = self._admitted.get(key)
+            if cached is None:
+                self._admitted_misses += 1
+            else:
+                self._admitted_hits += 1
         if cached is not None:
             return cached
         counts = search.admitted_chunks(conn, where)
@@ -416,6 +429,11 @@ class PostgresStore(HitSearch):
             if self._cache_revision == revision and len(self._admitted) < _CACHE_SIZE:
                 self._admitted[key] = counts
         return counts
+
+    def cache_stats(self) -> dict[str, tuple[int, int]]:
+        """Hits and misses of the admitted-chunks cache (exported as a hit ratio)."""
+        with self._lock:
+            return {"admitted_chunks": (self._admitted_hits, self._admitted_misses)}
 
     # -- hits --------------------------------------------------------------------------
 

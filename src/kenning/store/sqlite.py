@@ -54,6 +54,7 @@ class SQLiteStore(HitSearch):
         self._keywords = KeywordIndex()
         self._allowed_cache: dict[tuple[int, str, tuple[str, ...]], IntArray | None] = {}
         self._allowed_lock = threading.Lock()
+        self._allowed_hits = self._allowed_misses = 0
 
     # -- connection management -------------------------------------------------------
 
@@ -286,6 +287,10 @@ class SQLiteStore(HitSearch):
         allowed = self._allowed_documents(principal, filter, revision)
         return self._keywords.search(terms, k, allowed)
 
+    def keyword_idf(self, terms: Sequence[str]) -> dict[str, float]:
+        self._refresh_indexes()
+        return self._keywords.idf(terms)
+
     def dense_scores(
         self,
         vector: Sequence[float],
@@ -332,7 +337,9 @@ class SQLiteStore(HitSearch):
         key = (revision, clause.sql, tuple(map(repr, clause.params)))
         with self._allowed_lock:
             if key in self._allowed_cache:
+                self._allowed_hits += 1
                 return self._allowed_cache[key]
+            self._allowed_misses += 1
         conn = self._read()
         conn.execute("BEGIN")  # one snapshot: the revision, the count and the keys agree
         try:
@@ -352,6 +359,11 @@ class SQLiteStore(HitSearch):
                 self._allowed_cache.clear()
             self._allowed_cache[key] = allowed
         return allowed
+
+    def cache_stats(self) -> dict[str, tuple[int, int]]:
+        """Hits and misses of the ACL mask cache (exported as a Prometheus hit ratio)."""
+        with self._allowed_lock:
+            return {"acl_mask": (self._allowed_hits, self._allowed_misses)}
 
     def _rows_after(self, last_id: int) -> Rows:
         rows = (

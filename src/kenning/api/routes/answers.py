@@ -1,11 +1,18 @@
-"""Feedback on answers, and the caller's own conversations."""
+"""Feedback on answers, and the caller's own conversations (and handing one to a human)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from kenning.api.deps import ComponentsDep, Reader
-from kenning.api.schemas import ConversationDetail, ConversationOut, FeedbackRequest, MessageOut
+from kenning.api.deps import ClientDep, ComponentsDep, Reader
+from kenning.api.schemas import (
+    ConversationDetail,
+    ConversationOut,
+    EscalationOut,
+    EscalationRequest,
+    FeedbackRequest,
+    MessageOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -15,7 +22,7 @@ def feedback(
     answer_id: str, body: FeedbackRequest, caller: Reader, comps: ComponentsDep
 ) -> Response:
     """Thumbs up (1) or down (-1), with an optional comment, on an answer you received."""
-    comps.conversations.add_feedback(
+    comps.recorder.feedback(
         caller.user.tenant, caller.user.username, answer_id, body.rating, body.comment
     )
     return Response(status_code=204)
@@ -52,3 +59,25 @@ def get_conversation(
 def delete_conversation(conversation_id: str, caller: Reader, comps: ComponentsDep) -> Response:
     comps.conversations.delete(caller.user.tenant, caller.user.username, conversation_id)
     return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/escalate")
+def escalate(
+    conversation_id: str,
+    caller: Reader,
+    comps: ComponentsDep,
+    client: ClientDep,
+    body: EscalationRequest | None = None,
+) -> EscalationOut:
+    """Hand your conversation to a human; its answers then count as not deflected.
+    Escalating again changes nothing (the first time and reason stand)."""
+    tenant, username = caller.user.tenant, caller.user.username
+    reason = body.reason if body else ""
+    conv = comps.recorder.escalate(tenant, username, conversation_id, reason)
+    comps.auth.repo.append_audit(
+        tenant, username, "conversation.escalate", conversation_id, {"reason": reason}, client
+    )
+    assert conv.escalated_at is not None
+    return EscalationOut(
+        conversation_id=conv.id, escalated_at=conv.escalated_at, reason=conv.escalation_reason
+    )

@@ -37,9 +37,8 @@ def _conversation(comps: Components, caller: Caller, body: ChatRequest) -> Conve
 def _record(
     comps: Components, caller: Caller, conv: Conversation, answer: Answer, started: float
 ) -> AnswerOut:
-    latency_ms = (time.perf_counter() - started) * 1000
-    answer_id = comps.conversations.record_exchange(
-        caller.user.tenant, caller.user.username, conv, answer, latency_ms
+    answer_id = comps.recorder.record(
+        caller.user.tenant, caller.user.username, conv, answer, time.perf_counter() - started
     )
     return AnswerOut.of(answer, answer_id, conv.id)
 

@@ -8,12 +8,10 @@ ACL of what they can read.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -36,8 +34,9 @@ from kenning.errors import InvalidInputError, NotFoundError
 from kenning.ingest.web import AddressPolicy, normalize_url
 from kenning.jobs import Job, JobKind
 from kenning.jobs.sources import Source, allowed_folder
+from kenning.jobs.work import upload_path
 from kenning.pipelines.indexing import file_sha256
-from kenning.pipelines.web_sync import WebSync, forget_copies, indexed_copy, is_url
+from kenning.pipelines.web_sync import forget_copies, indexed_copy, is_url
 from kenning.types import Acl, Document
 from kenning.wiring import Components
 
@@ -58,6 +57,8 @@ def job_out(job: Job) -> JobOut:
         request=dict(job.request),
         report=dict(job.report),
         error=job.error,
+        parts_total=job.parts_total,
+        parts_done=job.parts_done,
     )
 
 
@@ -103,10 +104,7 @@ def upload(
         {"job_id": job.id, "acl": acl},
         client,
     )
-    indexer = comps.indexer
-    comps.job_runner.submit(
-        job, lambda: indexer.ingest_paths(paths, tenant=tenant, acl=access).to_dict()
-    )
+    comps.job_queue.enqueue(job)
     return job_out(job)
 
 
@@ -126,19 +124,18 @@ def _safe_name(filename: str | None) -> str:
 def _store_upload(comps: Components, tenant: str, upload: UploadFile, name: str) -> Path:
     """Copy an upload into the tenant's upload folder: a temp file, then an atomic rename,
     so a half-received file is never ingested. The same file name replaces its document."""
-    tenant_key = hashlib.sha256(tenant.encode()).hexdigest()[:16]
-    name_key = hashlib.sha256(name.encode()).hexdigest()[:16]
-    folder = comps.settings.uploads_dir / tenant_key / name_key
+    target = upload_path(comps.settings, tenant, name)
+    folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
     try:
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(upload.file, out, length=1 << 20)
-        os.replace(tmp, folder / name)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return folder / name
+    return target
 
 
 @router.get("/documents/{document_id}")
@@ -292,27 +289,15 @@ def sync_source(source_id: str, caller: Editor, comps: ComponentsDep, client: Cl
     """Ingest new and changed files or pages and drop documents of removed ones."""
     tenant = caller.user.tenant
     source = comps.sources.get(tenant, source_id)
-    work = _sync_work(comps, source)
+    if source.kind == "folder":  # refused now if it left the allowed roots or vanished
+        allowed_folder(source.location, comps.settings.api.source_roots)
     job = comps.jobs.create(tenant, JobKind.SYNC, caller.user.username, {"source_id": source.id})
     comps.sources.set_last_job(source.id, job.id)
     comps.auth.repo.append_audit(
         tenant, caller.user.username, "source.sync", source.location, {"job_id": job.id}, client
     )
-    comps.job_runner.submit(job, work)
+    comps.job_queue.enqueue(job)
     return job_out(job)
-
-
-def _sync_work(comps: Components, source: Source) -> Callable[[], dict[str, object]]:
-    indexer, tenant = comps.indexer, source.tenant
-    if source.kind == "url":
-        web = WebSync(indexer, comps.settings)
-        return lambda: web.run(
-            source.location, tenant=tenant, acl=source.acl, max_pages=source.max_pages
-        ).to_dict()
-    folder = allowed_folder(source.location, comps.settings.api.source_roots)
-    return lambda: indexer.ingest_paths(
-        [folder], tenant=tenant, acl=source.acl, sync=True
-    ).to_dict()
 
 
 @router.delete("/sources/{source_id}", status_code=204)

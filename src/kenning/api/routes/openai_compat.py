@@ -162,9 +162,8 @@ def _stream(comps: Components, caller: Caller, question: str, started: float) ->
 
 
 def _record(comps: Components, caller: Caller, answer: Answer, started: float) -> str:
-    latency_ms = (time.perf_counter() - started) * 1000
-    return comps.conversations.record_exchange(
-        caller.user.tenant, caller.user.username, None, answer, latency_ms
+    return comps.recorder.record(
+        caller.user.tenant, caller.user.username, None, answer, time.perf_counter() - started
     )
 
 
