@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.resources
 import re
-import time
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -388,14 +387,13 @@ def sixty_pages() -> ParsedDocument:
     return ParsedDocument(blocks=tuple(blocks))
 
 
-def test_sixty_pages_chunk_fast_with_few_tokenizer_calls(count: CountingTokenizer) -> None:
+def test_sixty_pages_chunk_with_few_tokenizer_calls(count: CountingTokenizer) -> None:
+    """Tokenizer calls are batched per document (the deterministic proxy for speed; the
+    seconds belong to bench/ingest_throughput.py, not to a unit test)."""
     doc = sixty_pages()
     count.calls = 0
-    started = time.perf_counter()
     chunks = chunk_document(doc, title="Manual", count_tokens=count)
-    elapsed = time.perf_counter() - started
     assert len(doc.text) > 150_000
-    assert elapsed < 1.0, f"{elapsed:.2f}s"
     assert count.calls <= 8, f"{count.calls} count_tokens calls"
     assert all(c.n_tokens <= 256 for c in chunks)
     assert_offsets(doc, chunks)
