@@ -412,6 +412,8 @@ def test_txt_title_is_a_short_first_line(parsed: Parsed) -> None:
         ("Only a line without a body", None),
         (f"{'word ' * 50}\n\nBody text follows.", None),
         ("2020-04-23\n\nBody text follows.", None),
+        ("Release Notes\n=============\n\nVersion 2 ships.", "Release Notes"),
+        ("Release Notes\n-------------\n\nVersion 2 ships.", "Release Notes"),
     ],
 )
 def test_txt_title_rule(tmp_path: Path, text: str, title: str | None) -> None:

@@ -42,6 +42,8 @@ _MIN_WRAP_WIDTH = 40
 _TITLE_MAX_CHARS = 200
 # A first line ending like a sentence or a lead-in is text, not a title.
 _NOT_TITLE_ENDINGS = (".", ",", ";", ":")
+# A setext/ASCII-art underline under the title line ("Release Notes\n=============").
+_UNDERLINE = re.compile(r"\s+[=\-~_*#]{3,}$")
 
 
 def parse_txt(path: Path) -> ParsedDocument:
@@ -62,8 +64,9 @@ def with_title(blocks: Sequence[Block | None]) -> tuple[list[Block | None], str 
     first = kept[0] if kept else None
     if first is None or len(kept) < 2 or not _looks_like_title(first):
         return list(blocks), None
-    heading = heading_block(first.text, 1, page=first.page)
-    return [heading if b is first else b for b in blocks], first.text
+    title = _UNDERLINE.sub("", first.text.strip())
+    heading = heading_block(title, 1, page=first.page)
+    return [heading if b is first else b for b in blocks], title
 
 
 def _looks_like_title(block: Block) -> bool:
