@@ -29,12 +29,12 @@ import json
 import sqlite3
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psycopg
+from _pgserver import start_server
 
 from kenning.embedding import make_embedder
 from kenning.eval.beir import load_beir
@@ -68,14 +68,6 @@ BASE_COLUMNS = (
     " c.embedding::text"
 )
 
-
-def start_server(data_dir: Path) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return pgserver.get_server(data_dir, cleanup_mode="stop")
 
 
 def ensure_database(server: Any) -> str:

@@ -35,7 +35,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +43,7 @@ from typing import Any
 import numpy as np
 import psutil
 import psycopg
+from _pgserver import start_server
 from pydantic import SecretStr
 
 from kenning.eval.beir import iter_corpus
@@ -64,15 +64,6 @@ CACHE = ROOT / "bench/.cache/worker-throughput"
 TENANT = "bench"
 CORES = os.cpu_count() or 1
 
-
-def start_server(data_dir: Path) -> Any:
-    """pgserver warns at import that XDG_RUNTIME_DIR is unset (it then uses /tmp)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return pgserver.get_server(data_dir, cleanup_mode="stop")
 
 
 def server_versions(server: Any) -> str:
