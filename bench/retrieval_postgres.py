@@ -45,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "scifact"
 
 
-
 def ensure_database(server: Any) -> str:
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():

@@ -69,7 +69,6 @@ BASE_COLUMNS = (
 )
 
 
-
 def ensure_database(server: Any) -> str:
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():

@@ -65,7 +65,6 @@ TENANT = "bench"
 CORES = os.cpu_count() or 1
 
 
-
 def server_versions(server: Any) -> str:
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         version = conn.execute("SHOW server_version").fetchone()
@@ -125,6 +124,7 @@ def worker_env(dsn: str, data_dir: Path, sources: Path, threads: int) -> dict[st
         "KENNING_STORE__BACKEND": "postgres",
         "KENNING_API__SOURCE_ROOTS": json.dumps([str(sources)]),
         "KENNING_EMBEDDING__THREADS": str(threads),
+        "KENNING_WORKER__METRICS_PORT": "0",  # several workers on one host: free ports
     }
 
 

@@ -177,6 +177,12 @@ class WorkerSettings(BaseModel):
     workers at once otherwise)."""
     max_attempts: int = Field(default=3, ge=1, le=100)
     """A task whose worker died this many times is failed, not retried again."""
+    metrics_host: str = "0.0.0.0"  # noqa: S104  (pods are scraped on their IP; token-guarded)
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    """Where ``kenning worker`` serves ``/metrics`` (ingestion counters, job queue depth);
+    0 picks a free port (printed at start); ``observability.metrics_enabled=false`` turns
+    it off. Same access rule as the API's: ``observability.metrics_token`` or
+    loopback only."""
 
 
 class AuthSettings(BaseModel):

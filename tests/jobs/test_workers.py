@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from kenning.jobs import Job, JobKind, JobStatus
 from kenning.settings import (
@@ -39,7 +41,13 @@ pytestmark = pytest.mark.slow
 FILES = 120
 FILES_PER_PART = 6
 WORKER = WorkerSettings(
-    files_per_part=FILES_PER_PART, heartbeat_s=1, stalled_after_s=3, recover_every_s=1, poll_s=0.5
+    files_per_part=FILES_PER_PART,
+    heartbeat_s=1,
+    stalled_after_s=3,
+    recover_every_s=1,
+    poll_s=0.5,
+    metrics_host="127.0.0.1",
+    metrics_port=0,  # each worker its own free port (it prints which)
 )
 
 
@@ -117,6 +125,20 @@ def deployment(service_dsn: str, tmp_path: Path) -> Iterator[Deployment]:
             proc.wait()
 
 
+def scrape(deployment: Deployment, name: str) -> dict[tuple[str, tuple[str, ...]], float]:
+    """The ``/metrics`` of worker ``name`` (port read from its start line), as
+    {(sample name, label values): value}."""
+    log = (deployment.root.parent / f"{name}.log").read_text(errors="replace")
+    assert "metrics on :" in log, log
+    port = int(log.split("metrics on :", 1)[1].split("/", 1)[0])
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return {
+        (s.name, tuple(s.labels.values())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
 def sync_folder(comps: Components, folder: Path) -> Job:
     """What ``POST /v1/sources/{id}/sync`` does: a job record, then the queue."""
     source = comps.sources.add("acme", "folder", str(folder.resolve()), Acl(), "ed")
@@ -179,6 +201,16 @@ def test_two_workers_share_a_folder_sync(deployment: Deployment) -> None:
     assert_exactly_one_chunk_per_file(deployment.dsn, deployment.root / "kb")
     assert first.poll() is None
     assert second.poll() is None
+
+    # Each worker exports what it did; summed over workers, the counts are the job's.
+    scraped = [scrape(deployment, "w1"), scrape(deployment, "w2")]
+    parts_by_worker = [m.get(("kenning_ingest_parts_total", ("done",)), 0) for m in scraped]
+    assert all(n > 0 for n in parts_by_worker), parts_by_worker
+    assert sum(parts_by_worker) == FILES // FILES_PER_PART
+    assert sum(m.get(("kenning_ingest_chunks_total", ()), 0) for m in scraped) == FILES
+    assert sum(m.get(("kenning_ingest_files_total", ("added",)), 0) for m in scraped) == FILES
+    jobs = [m.get(("kenning_ingest_jobs_total", ("sync", "done")), 0) for m in scraped]
+    assert sorted(jobs) == [0, 1], "exactly one worker finishes the job"
 
 
 def test_a_worker_killed_mid_job_has_its_task_retried(deployment: Deployment) -> None:

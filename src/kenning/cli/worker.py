@@ -29,5 +29,11 @@ def worker(
     worker_module.postgres_dsn(comps)  # refused at once on the embedded default
     worker_module.prepare(comps)
     n = concurrency or comps.settings.worker.concurrency
-    err_console.print(f"kenning worker: {n} at a time; stop with Ctrl-C", highlight=False)
-    asyncio.run(worker_module.run(comps, n, install_signal_handlers=True))
+    metrics = worker_module.start_metrics(comps)
+    where = f"; metrics on :{metrics.server_port}/metrics" if metrics else ""
+    err_console.print(f"kenning worker: {n} at a time{where}; stop with Ctrl-C", highlight=False)
+    try:
+        asyncio.run(worker_module.run(comps, n, install_signal_handlers=True))
+    finally:
+        if metrics is not None:
+            metrics.shutdown()

@@ -42,6 +42,7 @@ def run_job(context: JobContext, job_id: str) -> None:
     error = _guarded(lambda: _run(comps, job_id))
     if error is not None:
         comps.jobs.finish(job.id, {}, error=error)
+        comps.observe_job(job, {}, error)
         return
     assert context.app is not None
     for part in comps.jobs.open_parts(job.id):
@@ -53,6 +54,7 @@ def _run(comps: Components, job_id: str) -> None:
     if not splits(job, comps):
         report = inline_work(comps, job)()
         comps.jobs.finish(job.id, report, error=outcome_error(report))
+        comps.observe_job(job, report, outcome_error(report))
         return
     if job.parts_total is None:  # a retried plan keeps the first one
         parts, report = plan(comps, job, comps.settings.worker.files_per_part)
@@ -71,7 +73,11 @@ def ingest_part(context: JobContext, job_id: str, part: int) -> None:
         report.update(ingest_files_of_part(comps, job, files))
 
     error = _guarded(work)
-    comps.jobs.finish_part(job_id, part, report, error=error, worker=context.worker_name)
+    finished = comps.jobs.finish_part(job_id, part, report, error=error, worker=context.worker_name)
+    comps.metrics.observe_ingest_part(error)
+    if finished:
+        done = comps.jobs.get_any(job_id)
+        comps.observe_job(done, done.report, done.error)
 
 
 def _guarded(work: Callable[[], None]) -> str | None:

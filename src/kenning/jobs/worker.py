@@ -23,6 +23,8 @@ from kenning.errors import ConfigurationError
 from kenning.jobs.queue import PART_TASK, make_app
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
     import procrastinate
 
     from kenning.wiring import Components
@@ -40,6 +42,22 @@ def postgres_dsn(comps: Components) -> str:
         )
     scheme, rest = url.split("://", 1)
     return "postgresql://" + rest if "+" in scheme else url
+
+
+def start_metrics(comps: Components) -> WSGIServer | None:
+    """Serve this worker's ``/metrics`` on ``worker.metrics_port`` (None if metrics are off)."""
+    from kenning.observability.exporter import serve_metrics
+
+    settings = comps.settings
+    if not settings.observability.metrics_enabled:
+        return None
+    token = settings.observability.metrics_token
+    return serve_metrics(
+        comps.metrics,
+        settings.worker.metrics_host,
+        settings.worker.metrics_port,
+        token.get_secret_value() if token is not None else None,
+    )
 
 
 def prepare(comps: Components) -> None:
@@ -108,6 +126,11 @@ def _give_up(comps: Components, task: str, kwargs: Mapping[str, object]) -> None
     message = "a worker died each time it ran this job; see the worker logs"
     job_id = str(kwargs["job_id"])
     if task == PART_TASK:
-        comps.jobs.finish_part(job_id, int(str(kwargs["part"])), {}, error=message)
+        finished = comps.jobs.finish_part(job_id, int(str(kwargs["part"])), {}, error=message)
+        comps.metrics.observe_ingest_part(message)
+        if finished:
+            done = comps.jobs.get_any(job_id)
+            comps.observe_job(done, done.report, done.error)
     else:
         comps.jobs.finish(job_id, {}, error=message)
+        comps.observe_job(comps.jobs.get_any(job_id), {}, message)

@@ -136,6 +136,12 @@ class Metrics:
             ["kind", "status"],
             registry=r,
         )
+        self.ingest_parts = Counter(
+            "kenning_ingest_parts",
+            "Parts of split jobs (uploads, folder syncs) a worker finished, by status.",
+            ["status"],
+            registry=r,
+        )
         self.ingest_seconds = Histogram(
             "kenning_ingest_job_duration_seconds",
             "Wall time of an ingestion job, by kind.",
@@ -181,6 +187,12 @@ class Metrics:
         self.ingest_embedded.inc(int(report.get("embedded_texts", 0)))
         if "seconds" in report:
             self.ingest_seconds.labels(kind).observe(float(report["seconds"]))
+
+    def observe_ingest_part(self, error: str | None) -> None:
+        """A part of a split job (upload, folder sync) that this worker finished. Files and
+        chunks are counted once per job, by ``observe_ingest`` in the worker finishing
+        its last part, so the sum over all workers is exact."""
+        self.ingest_parts.labels("failed" if error else "done").inc()
 
     def count_error(self, exc: BaseException) -> None:
         self.errors.labels(type(exc).__name__).inc()
