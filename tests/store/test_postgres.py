@@ -194,3 +194,102 @@ def test_keyword_pruning_is_exact(postgres_dsn: str, tmp_path: Path) -> None:
         pruned.close()
         full.close()
         reference.close()
+
+
+def _df_table_and_recount(dsn: str) -> tuple[dict[str, int], dict[str, int]]:
+    """``keyword_terms`` (zero counts dropped) and a recount from the stored chunks."""
+    with psycopg.connect(dsn) as conn:
+        kept = dict(conn.execute("SELECT term, df FROM keyword_terms WHERE df <> 0").fetchall())
+        recount = dict(
+            conn.execute(
+                "SELECT t.term, count(*) FROM chunks c, jsonb_object_keys(c.term_freqs) t(term)"
+                " GROUP BY t.term"
+            ).fetchall()
+        )
+    return kept, recount
+
+
+def test_document_frequencies_follow_every_write(postgres_dsn: str) -> None:
+    """Inserts, replacements (fewer chunks), ACL changes, deletes by tenant and the
+    cascade from documents: the maintained counts always equal a recount."""
+    store = PostgresStore(postgres_dsn, pool_size=2)
+    try:
+        store.replace_documents(
+            [
+                make_write("/kb/a.md", ["walrus tusks ivory", "walrus pods swim"]),
+                make_write("/kb/b.md", ["penguin walrus colony"], tenant="t2"),
+                make_write("/kb/c.md", ["ivory trade ban"]),
+            ]
+        )
+        kept, recount = _df_table_and_recount(postgres_dsn)
+        assert kept == recount
+        assert kept["walru"] == 3  # two chunks of a.md, one of b.md (other tenant too)
+        store.replace_documents([make_write("/kb/a.md", ["seal pups"], content_hash="v2")])
+        store.set_acl("t1", Document.make_id("t1", "/kb/c.md"), Acl(users=frozenset({"ann"})))
+        kept, recount = _df_table_and_recount(postgres_dsn)
+        assert kept == recount
+        assert kept["walru"] == 1
+        assert store.delete_documents("t1", [Document.make_id("t1", "/kb/c.md")]) == 1
+        kept, recount = _df_table_and_recount(postgres_dsn)
+        assert kept == recount
+        assert "ivori" not in kept and "ban" not in kept
+        # BM25 sees the same statistics: idf of a term now in one chunk of three.
+        idf = store.keyword_idf(["walru", "seal"])
+        assert idf["walru"] == pytest.approx(idf["seal"])
+    finally:
+        store.close()
+
+
+def test_concurrent_writers_keep_document_frequencies_exact(postgres_dsn: str) -> None:
+    """Four threads writing overlapping terms at once: no deadlock, no lost update."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = PostgresStore(postgres_dsn, pool_size=4)
+    store.warm_up()
+
+    def write(worker: int) -> None:
+        for i in range(10):
+            texts = [f"shared common words batch{i} worker{worker} item{j}" for j in range(3)]
+            store.replace_documents([make_write(f"/kb/{worker}/{i}.md", texts, seed=i)])
+            if i % 3 == 2:
+                store.delete_documents("t1", [Document.make_id("t1", f"/kb/{worker}/{i - 1}.md")])
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(write, range(4)))
+        kept, recount = _df_table_and_recount(postgres_dsn)
+        assert kept == recount
+        assert kept["share"] == 4 * (10 - 3) * 3
+    finally:
+        store.close()
+
+
+def test_a_version_1_store_is_upgraded_in_place(postgres_dsn: str) -> None:
+    """A store written before ``keyword_terms`` existed gets the table, its triggers and
+    the counts of what it already holds; searches then rank as before."""
+    store = PostgresStore(postgres_dsn)
+    store.replace_documents(
+        [make_write("/kb/a.md", ["walrus tusks ivory"]), make_write("/kb/b.md", ["ivory ban"])]
+    )
+    before = store.keyword_scores("walrus ivory", principal=SYSTEM, k=5)
+    store.close()
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:  # back to version 1
+        conn.execute("DROP TABLE keyword_terms")
+        conn.execute("DROP TRIGGER chunks_terms_added ON chunks")
+        conn.execute("DROP TRIGGER chunks_terms_removed ON chunks")
+        conn.execute("UPDATE store_meta SET value = '1' WHERE key = 'schema_version'")
+    store = PostgresStore(postgres_dsn)
+    try:
+        store.warm_up()
+        kept, recount = _df_table_and_recount(postgres_dsn)
+        assert kept == recount == {"walru": 1, "tusk": 1, "ivori": 2, "ban": 1}
+        assert store.keyword_scores("walrus ivory", principal=SYSTEM, k=5) == before
+        store.replace_documents([make_write("/kb/c.md", ["walrus again"])])
+        assert _df_table_and_recount(postgres_dsn)[0]["walru"] == 2
+        with psycopg.connect(postgres_dsn) as conn:
+            version = conn.execute(
+                "SELECT value FROM store_meta WHERE key = 'schema_version'"
+            ).fetchone()
+        assert version == ("2",)
+    finally:
+        store.close()

@@ -49,6 +49,7 @@ FloatArray = npt.NDArray[np.float32]
 OVERFETCH = 4
 MAX_EF_SEARCH = 1000  # pgvector's upper limit for hnsw.ef_search
 MAX_LEXEME_BYTES = 2046  # PostgreSQL refuses longer tsvector lexemes
+KEYWORD_WORK_MEM = "64MB"
 POSTINGS_BUDGET = 20_000
 """Chunks the first keyword round may score: a few ms of JSONB lookups on this CPU."""
 
@@ -102,13 +103,13 @@ def corpus_stats(conn: Conn) -> CorpusStats:
 
 
 def document_frequencies(conn: Conn, terms: Sequence[str]) -> dict[str, int]:
-    """How many chunks contain each term (GIN lookups, one per term)."""
+    """How many chunks contain each term: primary-key lookups in ``keyword_terms``, which
+    triggers on ``chunks`` keep exact (``postgres_schema``). A term never stored is 0."""
     rows = conn.execute(
-        "SELECT t.term, (SELECT count(*) FROM chunks c WHERE c.terms @@ t.q)"
-        " FROM unnest(%s::text[], %s::tsquery[]) AS t(term, q)",
-        (list(terms), [tsquery_any([t]) for t in terms]),
+        "SELECT term, df FROM keyword_terms WHERE term = ANY(%s)", (list(terms),)
     ).fetchall()
-    return {str(term): int(df) for term, df in rows}
+    found = {str(term): int(df) for term, df in rows}
+    return {t: found.get(t, 0) for t in terms}
 
 
 def bm25_scores(
@@ -159,27 +160,28 @@ def _bm25_matching(
     k: int,
     matching: Sequence[str],
 ) -> list[tuple[int, float]]:
-    """Top-``k`` BM25 over every term of ``idf``, among chunks holding one of ``matching``."""
-    terms = list(idf)
+    """Top-``k`` BM25 over every term of ``idf``, among chunks holding one of ``matching``.
+
+    The score is one inline sum with a term per query term, not a lateral ``unnest``
+    aggregated per row: at a million chunks that per-row subquery was two thirds of the
+    query (7.5 s against 2.3 s on a 17-term query scoring 150k chunks). ``work_mem`` is
+    raised for the transaction so the bitmap of matching chunks stays exact (not lossy,
+    which rechecks whole pages)."""
+    parts, params = [], []
+    for term, weight in idf.items():
+        parts.append(
+            f"coalesce(%s * (c.term_freqs ->> %s)::float8 * {K1 + 1.0!r}"
+            f" / ((c.term_freqs ->> %s)::float8 + {K1!r} * ({1.0 - B!r} + {B!r} * c.length / %s)),"
+            " 0)"
+        )
+        params += [weight, term, term, stats.average_length]
+    conn.execute("SELECT set_config('work_mem', %s, true)", (KEYWORD_WORK_MEM,))
+    score = " + ".join(parts)
     rows = conn.execute(
-        "SELECT c.id, s.score FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
-        " CROSS JOIN LATERAL ("
-        f"  SELECT sum(q.idf * f.tf * {K1 + 1.0!r}"
-        f"   / (f.tf + {K1!r} * ({1.0 - B!r} + {B!r} * c.length / %s))) AS score"
-        "  FROM unnest(%s::text[], %s::float8[]) AS q(term, idf)"
-        "  CROSS JOIN LATERAL (SELECT (c.term_freqs ->> q.term)::float8 AS tf) f"
-        "  WHERE f.tf IS NOT NULL"
-        " ) s"
+        f"SELECT c.id, {score} AS score FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
         f" WHERE c.terms @@ %s::tsquery AND {where.sql}"
-        " ORDER BY s.score DESC, c.id LIMIT %s",
-        [
-            stats.average_length,
-            terms,
-            [idf[t] for t in terms],
-            tsquery_any(matching),
-            *where.params,
-            k,
-        ],
+        " ORDER BY score DESC, c.id LIMIT %s",
+        [*params, tsquery_any(matching), *where.params, k],
     ).fetchall()
     return [(int(i), float(s)) for i, s in rows]
 
