@@ -20,6 +20,7 @@ from kenning.api import problems
 from kenning.api.limits import BodySizeLimit
 from kenning.api.routes import (
     accounts,
+    agent,
     answers,
     auth,
     chat,
@@ -93,6 +94,7 @@ def create_app(
         search,
         chat,
         answers,
+        agent,
         openai_compat,
         reports,
         metrics,
