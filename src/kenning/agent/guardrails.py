@@ -75,7 +75,7 @@ class ToolRunner:
         retrying = Retrying(
             stop=stop_after_attempt(s.tool_retries + 1),
             wait=wait_exponential_jitter(
-                initial=s.retry_backoff_s, max=30.0, jitter=s.retry_backoff_s
+                multiplier=s.retry_backoff_s, max=30.0, jitter=s.retry_backoff_s
             ),
             retry=retry_if_exception(_transient),
             reraise=True,
