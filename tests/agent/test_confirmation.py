@@ -4,6 +4,7 @@ call is held for the user's confirmation and audited, never executed silently.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.agent.conftest import (
     HELPDESK_SECRET,
@@ -13,18 +14,20 @@ from tests.agent.conftest import (
     make_agent_settings,
     tool_messages,
 )
+from tests.api.conftest import Service
 from tests.fakes.http_api import RecordingAPI
 from tests.fakes.openai_server import FakeOpenAIServer
 
 QUESTION = "What warranty does the HX-200 have?"
 
 
-def _ask(svc, username: str = "vic") -> dict:  # type: ignore[no-untyped-def]
+def _ask(svc: Service, username: str = "vic") -> dict[str, Any]:
     response = svc.client.post(
         "/v1/agent", headers=svc.auth(username), json={"question": QUESTION}
     )
     assert response.status_code == 200, response.text
-    return response.json()
+    out: dict[str, Any] = response.json()
+    return out
 
 
 def test_injected_ticket_waits_for_confirmation_then_executes_once(
@@ -47,7 +50,8 @@ def test_injected_ticket_waits_for_confirmation_then_executes_once(
         assert actions == ["agent.tool.executed", "agent.tool.proposed"]
 
         # Only its owner sees and decides it.
-        listed = svc.client.get("/v1/actions", headers=svc.auth("vic"), params={"status": "pending"})
+        pending_only = {"status": "pending"}
+        listed = svc.client.get("/v1/actions", headers=svc.auth("vic"), params=pending_only)
         assert [a["id"] for a in listed.json()] == [pending["id"]]
         assert svc.client.get("/v1/actions", headers=svc.auth("val")).json() == []
         stolen = svc.client.post(f"/v1/actions/{pending['id']}/confirm", headers=svc.auth("val"))
