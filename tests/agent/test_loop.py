@@ -14,7 +14,7 @@ from tests.agent.conftest import (
     tool_messages,
 )
 from tests.fakes.http_api import RecordingAPI
-from tests.fakes.openai_server import FakeOpenAIServer, ToolCalls
+from tests.fakes.openai_server import FakeOpenAIServer, Status, ToolCalls
 
 
 def _ask(svc: Any, username: str, question: str) -> dict[str, Any]:
@@ -138,3 +138,18 @@ def test_without_an_llm_the_agent_answers_plainly_and_says_so(
         assert out["sources"]
         missing = svc.client.post("/v1/actions/abc/confirm", headers=svc.auth("vic"))
         assert missing.status_code == 409
+
+
+def test_a_failing_llm_is_a_502_and_nothing_runs(
+    tmp_path: Path, llm: FakeOpenAIServer, helpdesk: RecordingAPI
+) -> None:
+    llm.enqueue(Status(503))
+    with agent_service(make_agent_settings(tmp_path / "d", llm.url, helpdesk.url),
+                       documents=False) as svc:  # fmt: skip
+        response = svc.client.post(
+            "/v1/agent", headers=svc.auth("vic"), json={"question": "hello"}
+        )
+        assert response.status_code == 502
+        assert "HTTP 503" in response.json()["detail"]
+        assert audit(svc) == []
+        assert helpdesk.requests == []

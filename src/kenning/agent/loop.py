@@ -33,7 +33,7 @@ from kenning.auth.models import Caller
 from kenning.citations.groundedness import assess, groundedness
 from kenning.citations.markers import validate
 from kenning.embedding.base import Embedder
-from kenning.errors import InvalidInputError, PermissionDeniedError, ToolError
+from kenning.errors import InvalidInputError, PermissionDeniedError, RemoteModelError, ToolError
 from kenning.generation.base import ToolCallingLLM, ToolTurn
 from kenning.generation.prompts import format_source
 from kenning.settings import AgentSettings, LLMSettings
@@ -151,12 +151,17 @@ class Agent:
         tools = self.registry.allowed(caller.user.role.value, self.settings.role_tools)
         specs = [t.spec() for t in tools]
         while run.steps < self.settings.max_steps:
-            turn = self.llm.complete_with_tools(
-                run.messages,
-                specs,
-                max_tokens=self.llm_settings.max_answer_tokens,
-                temperature=self.llm_settings.temperature,
-            )
+            try:
+                turn = self.llm.complete_with_tools(
+                    run.messages,
+                    specs,
+                    max_tokens=self.llm_settings.max_answer_tokens,
+                    temperature=self.llm_settings.temperature,
+                )
+            except RemoteModelError:  # the API answers 502; the run is kept, marked failed
+                run.status = RunStatus.FAILED
+                self.store.save_run(run)
+                raise
             run.steps += 1
             run.messages.append(_assistant_message(turn))
             if not turn.tool_calls:
