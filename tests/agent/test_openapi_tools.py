@@ -159,3 +159,14 @@ def test_the_agent_runs_reads_and_holds_writes(
         svc.client.post("/v1/agent", headers=svc.auth("vic"), json={"question": "hi"})
         offered = [t["function"]["name"] for t in llm.requests[-1].body["tools"]]
         assert not [name for name in offered if name.startswith("api__")]
+
+
+def test_a_bad_allow_list_stops_the_server_at_start_up(
+    tmp_path: Path, llm: FakeOpenAIServer, api: RecordingAPI
+) -> None:
+    openapi = settings_for(tmp_path, api.url, ["noSuchOperation"])
+    settings = make_agent_settings(tmp_path / "d", llm.url, None, openapi=openapi)
+    with pytest.raises(ConfigurationError, match="noSuchOperation"), agent_service(
+        settings, documents=False
+    ):
+        pass

@@ -9,11 +9,13 @@ once the store is open and the models are loaded.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 
 from kenning import web
 from kenning.api import problems
@@ -39,6 +41,7 @@ from kenning.settings import Settings
 from kenning.wiring import Components
 
 UPLOAD_PATHS = ("/v1/documents",)
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -53,6 +56,10 @@ def create_app(
         if comps.job_queue.local:  # a job of this process that a restart interrupted
             comps.jobs.fail_interrupted()
         comps.retriever.embedder.warm_up()  # the retriever binds the store to the model
+        if settings.llm.base_url:  # the agent's tools: config errors stop start-up here
+            # in a thread: MCP discovery runs its own event loop
+            tools = await run_in_threadpool(lambda: comps.tools)
+            log.info("agent tools: %s", ", ".join(tools.names))
         app.state.ready = True
         try:
             yield

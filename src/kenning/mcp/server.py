@@ -30,8 +30,9 @@ INSTRUCTIONS = (
 )
 
 
-def authenticate(comps: Components, authorization: str | None) -> Caller:
-    """The caller of an ``Authorization`` header value, with the read permission."""
+def authenticate(comps: Components, authorization: str | None, *, count: bool = True) -> Caller:
+    """The caller of an ``Authorization`` header value, with the read permission;
+    ``count`` charges the request to the caller's rate limit."""
     if not authorization:
         raise AuthenticationError("missing bearer credentials")
     scheme, _, credential = authorization.partition(" ")
@@ -40,7 +41,8 @@ def authenticate(comps: Components, authorization: str | None) -> Caller:
     caller = comps.auth.authenticate(credential.strip())
     if not caller.can(Permission.READ):
         raise PermissionDeniedError("this needs the read permission")
-    comps.rate_limiter.hit(caller.rate_key)
+    if count:
+        comps.rate_limiter.hit(caller.rate_key)
     return caller
 
 
@@ -107,7 +109,9 @@ class BearerGate:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            await anyio.to_thread.run_sync(authenticate, self.comps, headers.get("authorization"))
+            await anyio.to_thread.run_sync(
+                lambda: authenticate(self.comps, headers.get("authorization"), count=False)
+            )
         except KenningError as exc:
             status = 403 if isinstance(exc, PermissionDeniedError) else 401
             await _reject(send, status, str(exc))

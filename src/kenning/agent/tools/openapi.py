@@ -118,7 +118,13 @@ def _schema(
         properties["body"] = json_body.get("schema") or {"type": "object"}
         if body.get("required"):
             required.append("body")
-    schema = {"type": "object", "properties": properties, "required": required}
+    # No other arguments: a model must not add query parameters the spec does not name.
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
     return schema, params
 
 
