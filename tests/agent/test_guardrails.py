@@ -144,6 +144,19 @@ def test_client_errors_do_not_open_the_circuit(api: RecordingAPI, runner: Make) 
     assert len(api.requests) == 4
 
 
+def test_a_buggy_tool_is_a_tool_error_not_a_crash(runner: Make) -> None:
+    calls: list[int] = []
+
+    def buggy(ctx: ToolContext, arguments: dict[str, Any]) -> ToolOutput:
+        calls.append(1)
+        raise KeyError("oops")
+
+    with pytest.raises(ToolError, match="unexpectedly") as caught:
+        runner(tool_retries=3).run(Tool("buggy", "", {"type": "object"}, buggy), CTX, {})
+    assert not caught.value.transient
+    assert calls == [1]
+
+
 def test_arguments_are_validated_against_the_schema() -> None:
     tool = ticket_tool("http://127.0.0.1:9")
     assert tool.parse_arguments('{"subject": "a", "description": "b"}') == {

@@ -10,11 +10,13 @@ retried and count against the breaker; a 4xx or a schema error is the caller's p
 repeats identically, and says nothing about the endpoint's health.
 
 A timed-out attempt is abandoned, not killed (Python threads cannot be): HTTP tools pass
-the same timeout to their client so the abandoned thread ends soon after.
+the same timeout to their client so the abandoned thread ends soon after. Breakers live in
+the process: each replica learns an endpoint is down on its own.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -35,6 +37,7 @@ from kenning.agent.registry import Tool, ToolContext, ToolOutput
 from kenning.errors import CircuitOpenError, KenningError, ToolError, ToolTimeoutError
 from kenning.settings import AgentSettings
 
+log = logging.getLogger(__name__)
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation|cookie", re.I)
 REDACTED = "[redacted]"
 
@@ -107,6 +110,9 @@ class ToolRunner:
             raise
         except KenningError as exc:  # e.g. a permission or input error from our own code
             raise ToolError(f"{tool.name}: {exc}") from exc
+        except Exception as exc:  # a bug in a tool must not end the conversation
+            log.exception("tool %s failed unexpectedly", tool.name)
+            raise ToolError(f"{tool.name} failed unexpectedly ({type(exc).__name__})") from exc
 
 
 def redact(value: Any, secrets: tuple[str, ...] = ()) -> Any:
