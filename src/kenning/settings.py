@@ -324,6 +324,9 @@ class AgentSettings(BaseModel):
     """How long an open circuit refuses calls before one trial call is let through."""
     max_result_chars: int = Field(default=6000, ge=200, le=200_000)
     """Tool output given back to the model is cut to this length."""
+    serve_mcp: bool = True
+    """Kenning's own MCP server (tools ``search`` and ``ask``) at ``/mcp`` of the API, when
+    the SDK is installed (``kenning[mcp]``); ``kenning mcp serve`` runs it on its own."""
     helpdesk: HelpdeskSettings = HelpdeskSettings()
     openapi: OpenAPIToolSettings = OpenAPIToolSettings()
     mcp_servers: list[MCPServerSettings] = []

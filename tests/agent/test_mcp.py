@@ -22,11 +22,12 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from kenning.agent.tools.mcp_servers import discover
+from kenning.api.app import create_app
 from kenning.auth.models import Permission
 from kenning.mcp.server import http_app
 from kenning.settings import MCPServerSettings
-from tests.agent.conftest import agent_service, audit, make_agent_settings, tool_messages
-from tests.api.conftest import Service
+from tests.agent.conftest import BONUS, agent_service, audit, make_agent_settings, tool_messages
+from tests.api.conftest import Service, login, seed
 from tests.fakes.openai_server import FakeOpenAIServer, ToolCalls
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def api_key(svc: Service, username: str) -> str:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
+def serve(app: Any, path: str = "/mcp") -> Iterator[str]:
     """``app`` on a real uvicorn server, lifespan included (MCP's session manager)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -57,7 +58,7 @@ def serve(app: Any) -> Iterator[str]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}{path}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -77,22 +78,26 @@ def titles(result: Any) -> set[str]:
     return {h["title"] for h in hits}
 
 
+def over_http(url: str, key: str) -> Any:
+    @asynccontextmanager
+    async def connect() -> AsyncIterator[Client]:
+        headers = {"Authorization": f"Bearer {key}"}
+        async with (
+            httpx2.AsyncClient(headers=headers) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            yield client
+
+    return connect
+
+
 def test_kenning_over_http_answers_with_the_callers_permissions(tmp_path: Path) -> None:
     with agent_service(make_agent_settings(tmp_path / "d", None, None)) as svc:
         keys = {name: api_key(svc, name) for name in ("vic", "val")}
         with serve(http_app(svc.comps)) as url:
 
             def as_user(name: str) -> Any:
-                @asynccontextmanager
-                async def connect() -> AsyncIterator[Client]:
-                    headers = {"Authorization": f"Bearer {keys[name]}"}
-                    async with (
-                        httpx2.AsyncClient(headers=headers) as http,
-                        Client(streamable_http_client(url, http_client=http)) as client,
-                    ):
-                        yield client
-
-                return connect
+                return over_http(url, keys[name])
 
             query = {"query": "Falcon bonus plan percent", "k": 5}
             assert "Falcon bonus plan" in titles(call(as_user("vic"), "search", query))
@@ -173,3 +178,38 @@ def test_the_agent_uses_an_mcp_tool_and_holds_the_side_effecting_one(
             "mcp__shop__lookup_order",
             "mcp__shop__refund_order",
         ]
+
+
+def test_the_api_app_serves_mcp_at_slash_mcp(tmp_path: Path) -> None:
+    """The same server inside ``kenning serve``: one port, the API's keys."""
+    app = create_app(make_agent_settings(tmp_path / "d", None, None))
+    with serve(app, path="") as base:
+        comps = app.state.components
+        seed(comps)
+        with httpx.Client(base_url=base, timeout=60) as http:
+            token = login(http, "acme", "ed")
+            upload = http.post(
+                "/v1/documents",
+                headers={"Authorization": f"Bearer {token}"},
+                files=[("files", ("bonus.md", BONUS.encode()))],
+                data={"acl": ["group:eng"]},
+            )
+            job_url = f"/v1/jobs/{upload.json()['id']}"
+            deadline = time.monotonic() + 60
+            while http.get(job_url, headers={"Authorization": f"Bearer {token}"}).json()[
+                "status"
+            ] not in ("done", "failed"):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        keys = {}
+        for name in ("vic", "val"):
+            _, keys[name] = comps.auth.create_key(
+                "test", "acme", name, name="mcp", scopes=frozenset({Permission.READ}), days=1
+            )
+        query = {"query": "Falcon bonus plan percent"}
+        url = f"{base}/mcp"
+        assert "Falcon bonus plan" in titles(call(over_http(url, keys["vic"]), "search", query))
+        assert "Falcon bonus plan" not in titles(
+            call(over_http(url, keys["val"]), "search", query)
+        )
+        assert httpx.post(url, json={}).status_code == 401

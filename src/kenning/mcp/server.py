@@ -11,6 +11,10 @@ process started for one user serves only that user. Rate limits apply as for the
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -48,7 +52,7 @@ def authenticate(comps: Components, authorization: str | None, *, count: bool = 
 
 def build_server(comps: Components, *, stdio_caller: Caller | None = None) -> MCPServer:
     """The MCP server over ``comps``; ``stdio_caller`` is who a stdio process serves."""
-    server = MCPServer("kenning", instructions=INSTRUCTIONS)
+    server = _without_logging_setup(lambda: MCPServer("kenning", instructions=INSTRUCTIONS))
 
     def caller_of(ctx: Context) -> Caller:
         headers = ctx.headers
@@ -96,6 +100,18 @@ def build_server(comps: Components, *, stdio_caller: Caller | None = None) -> MC
     return server
 
 
+def _without_logging_setup(make: Callable[[], MCPServer]) -> MCPServer:
+    """``make()``, undoing the SDK's ``logging.basicConfig`` at construction: Kenning owns
+    the root logger (redacting JSON handler, docs/observability.md)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return make()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 class BearerGate:
     """ASGI wrapper: HTTP requests without valid credentials get 401, never reaching MCP."""
 
@@ -127,6 +143,25 @@ async def _reject(send: Send, status: int, detail: str) -> None:
         "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
     })  # fmt: skip
     await send({"type": "http.response.body", "body": body})
+
+
+@dataclass(frozen=True)
+class MountedMCP:
+    """The MCP endpoint inside the API app: route ``/mcp`` to ``app`` and enter
+    ``lifespan()`` in the API's lifespan (it runs the SDK's session manager)."""
+
+    app: ASGIApp
+    server: MCPServer
+
+    def lifespan(self) -> AbstractAsyncContextManager[None]:
+        return self.server.session_manager.run()
+
+
+def mounted(comps: Components, *, host: str = "127.0.0.1") -> MountedMCP:
+    """The same endpoint as ``http_app``, for the API app's own ``/mcp`` route."""
+    server = build_server(comps)
+    inner = server.streamable_http_app(stateless_http=True, json_response=True, host=host)
+    return MountedMCP(BearerGate(inner, comps), server)
 
 
 def http_app(comps: Components, *, host: str = "127.0.0.1") -> ASGIApp:
