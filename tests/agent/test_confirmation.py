@@ -101,6 +101,8 @@ def test_rejected_action_is_never_executed(
         rejected = svc.client.post(f"/v1/actions/{pending['id']}/reject", headers=svc.auth("vic"))
         assert rejected.status_code == 200, rejected.text
         assert rejected.json()["status"] == "done"
+        steps = [s["status"] for s in rejected.json()["steps"]]
+        assert steps == ["executed", "pending", "rejected"]
         assert "rejected" in tool_messages(llm)[-1]
         late = svc.client.post(f"/v1/actions/{pending['id']}/confirm", headers=svc.auth("vic"))
         assert late.status_code == 409

@@ -132,6 +132,8 @@ class Agent:
         else:
             self.store.transition(action, ActionStatus.PENDING, ActionStatus.REJECTED)
             self._record(run, caller, "rejected", action.tool, action.arguments, client, action.id)
+            run.log.append({"tool": action.tool, "arguments": self._shown(action.arguments),
+                            "status": "rejected", "action_id": action.id})  # fmt: skip
             content = REJECTED_RESULT
         run.messages.append(
             {"role": "tool", "tool_call_id": action.tool_call_id, "content": content}

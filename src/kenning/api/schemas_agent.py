@@ -46,7 +46,8 @@ class StepOut(BaseModel):
 
     tool: str
     status: str
-    """executed, failed, pending (awaiting confirmation), denied (not allowed) or invalid."""
+    """executed, failed, pending (awaiting confirmation), rejected (by the user), denied
+    (not allowed for the role) or invalid (arguments failed the schema)."""
     arguments: Any = None
     error: str | None = None
     action_id: str | None = None
