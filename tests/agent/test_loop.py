@@ -153,3 +153,30 @@ def test_a_failing_llm_is_a_502_and_nothing_runs(
         assert "HTTP 503" in response.json()["detail"]
         assert audit(svc) == []
         assert helpdesk.requests == []
+
+
+def test_a_follow_up_in_the_conversation_sees_the_earlier_exchange(
+    tmp_path: Path, llm: FakeOpenAIServer
+) -> None:
+    llm.tool_responder = lambda request: f"answer {len(request['messages'])}"
+    with agent_service(make_agent_settings(tmp_path / "d", llm.url, None),
+                       documents=False) as svc:  # fmt: skip
+        first = _ask(svc, "vic", "first question")
+        follow = svc.client.post(
+            "/v1/agent",
+            headers=svc.auth("vic"),
+            json={"question": "and then?", "conversation_id": first["conversation_id"]},
+        ).json()
+        assert follow["conversation_id"] == first["conversation_id"]
+        sent = [(m["role"], m["content"]) for m in llm.requests[-1].body["messages"][1:]]
+        assert sent == [
+            ("user", "first question"),
+            ("assistant", "answer 2"),
+            ("user", "and then?"),
+        ]
+        other = svc.client.post(
+            "/v1/agent",
+            headers=svc.auth("val"),
+            json={"question": "peek", "conversation_id": first["conversation_id"]},
+        )
+        assert other.status_code == 404

@@ -109,12 +109,22 @@ class Agent:
     # -- entry points --------------------------------------------------------------------
 
     def run(
-        self, question: str, caller: Caller, conversation_id: str | None, *, client: str = ""
+        self,
+        question: str,
+        caller: Caller,
+        conversation_id: str | None,
+        *,
+        history: Sequence[tuple[str, str]] = (),
+        client: str = "",
     ) -> AgentResult:
+        """Start a run; ``history`` is the conversation so far, ``(role, text)`` pairs of
+        ``user``/``assistant`` turns, so follow-up questions have their context."""
         user = caller.user
         run = self.store.start_run(user.tenant, user.username, conversation_id, question)
+        earlier = [{"role": r, "content": t} for r, t in history if r in ("user", "assistant")]
         run.messages = [
             {"role": "system", "content": AGENT_SYSTEM_PROMPT},
+            *earlier,
             {"role": "user", "content": question},
         ]
         return self._continue(run, caller, client, time.perf_counter())

@@ -29,6 +29,8 @@ from kenning.memory import Conversation
 from kenning.wiring import Components
 
 router = APIRouter(prefix="/v1", tags=["agent"])
+HISTORY_MESSAGES = 10
+"""Earlier messages of the conversation the model sees (5 exchanges)."""
 
 NO_AGENT_NOTICE = (
     "No tools-capable language model is configured (llm.base_url): this is a plain answer"
@@ -53,7 +55,9 @@ def ask_agent(
     started = time.perf_counter()
     if agent is None:
         return _plain(comps, caller, conv, body.question, started)
-    result = agent.run(body.question, caller, conv.id, client=client)
+    earlier = comps.conversations.messages(conv)[-HISTORY_MESSAGES:]
+    history = [(m.role, m.content) for m in earlier]
+    result = agent.run(body.question, caller, conv.id, history=history, client=client)
     return _out(comps, caller, result, started)
 
 
