@@ -324,6 +324,10 @@ class AgentSettings(BaseModel):
     """How long an open circuit refuses calls before one trial call is let through."""
     max_result_chars: int = Field(default=6000, ge=200, le=200_000)
     """Tool output given back to the model is cut to this length."""
+    api_keys_may_confirm: bool = False
+    """Whether a request authenticated by an API key may confirm an action. Off: only a
+    logged-in user (an access token) confirms, so an automated client whose model was
+    hijacked by a document cannot approve its own injected action. Rejecting is allowed."""
     serve_mcp: bool = True
     """Kenning's own MCP server (tools ``search`` and ``ask``) at ``/mcp`` of the API, when
     the SDK is installed (``kenning[mcp]``); ``kenning mcp serve`` runs it on its own."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kenning.auth.models import Permission
 from tests.agent.conftest import (
     HELPDESK_SECRET,
     agent_service,
@@ -56,6 +57,14 @@ def test_injected_ticket_waits_for_confirmation_then_executes_once(
         assert svc.client.get("/v1/actions", headers=svc.auth("val")).json() == []
         stolen = svc.client.post(f"/v1/actions/{pending['id']}/confirm", headers=svc.auth("val"))
         assert stolen.status_code == 404
+        # An automated client (an API key) cannot approve what its model proposed.
+        _, key = svc.comps.auth.create_key(
+            "test", "acme", "vic", name="bot", scopes=frozenset({Permission.READ}), days=1
+        )
+        by_key = svc.client.post(
+            f"/v1/actions/{pending['id']}/confirm", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert by_key.status_code == 403
         assert helpdesk.requests == []
 
         done = svc.client.post(f"/v1/actions/{pending['id']}/confirm", headers=svc.auth("vic"))

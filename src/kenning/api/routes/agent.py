@@ -3,8 +3,9 @@
 ``POST /v1/agent`` runs the agent on a question. When the model wants a side-effecting
 tool (a ticket, an escalation, a write to a company API), nothing is executed: the
 response has ``status: waiting_for_confirmation`` and the ``pending_actions``. The user
-confirms (``POST /v1/actions/{id}/confirm``: executed once, then the run resumes and the
-response is the continued run) or rejects (``/reject``: never executed; the run resumes
+confirms (``POST /v1/actions/{id}/confirm``, as a logged-in user unless
+``agent.api_keys_may_confirm``: executed once, then the run resumes and the response is the
+continued run) or rejects (``/reject``: never executed; the run resumes
 knowing it). Actions are visible only to the user they were proposed to.
 
 Without a tools-capable LLM the agent cannot call tools; rather than fail, the endpoint
@@ -23,8 +24,8 @@ from kenning.agent.store import ActionStatus
 from kenning.api.deps import ClientDep, ComponentsDep, Reader
 from kenning.api.schemas import CitationOut, PassageOut
 from kenning.api.schemas_agent import ActionOut, AgentOut, AgentRequest, StepOut
-from kenning.auth.models import Caller
-from kenning.errors import ConflictError
+from kenning.auth.models import Caller, CredentialKind
+from kenning.errors import ConflictError, PermissionDeniedError
 from kenning.memory import Conversation
 from kenning.wiring import Components
 
@@ -106,6 +107,12 @@ def _decide(
     agent = comps.agent
     if agent is None:
         raise ConflictError("the agent is not configured here (no tools-capable LLM)")
+    if (
+        confirm
+        and caller.kind is CredentialKind.API_KEY
+        and not comps.settings.agent.api_keys_may_confirm
+    ):
+        raise PermissionDeniedError("confirm actions as a logged-in user, not with an API key")
     started = time.perf_counter()
     result = agent.decide(caller, action_id, confirm=confirm, client=client)
     return _out(comps, caller, result, started)
