@@ -11,6 +11,7 @@ import typer
 
 from kenning.cli import (
     accounts,
+    agent,
     ask,
     db,
     documents,
@@ -72,6 +73,7 @@ app.command("report")(report.report)
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(mcp.app, name="mcp")
+app.add_typer(agent.app, name="agent")
 
 
 def _register_optional_groups() -> None:
