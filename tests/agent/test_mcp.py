@@ -20,13 +20,17 @@ import pytest
 import uvicorn
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from pydantic import SecretStr
 
+from kenning.agent.guardrails import ToolRunner
+from kenning.agent.registry import ToolContext
 from kenning.agent.tools.mcp_servers import discover
 from kenning.api.app import create_app
 from kenning.auth.models import Permission
 from kenning.mcp.server import http_app
-from kenning.settings import MCPServerSettings
+from kenning.settings import AgentSettings, MCPServerSettings
 from tests.agent.conftest import BONUS, agent_service, audit, make_agent_settings, tool_messages
+from tests.agent.test_guardrails import CALLER
 from tests.api.conftest import Service, login, seed
 from tests.fakes.openai_server import FakeOpenAIServer, ToolCalls
 
@@ -213,3 +217,32 @@ def test_the_api_app_serves_mcp_at_slash_mcp(tmp_path: Path) -> None:
             call(over_http(url, keys["val"]), "search", query)
         )
         assert httpx.post(url, json={}).status_code == 401
+
+
+def test_tools_of_an_mcp_server_over_http_carry_its_api_key(tmp_path: Path) -> None:
+    from tests.fakes import mcp_tools
+
+    seen: list[str | None] = []
+    inner = mcp_tools.server.streamable_http_app(stateless_http=True, json_response=True)
+
+    async def recording(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            seen.append(headers.get(b"authorization", b"").decode() or None)
+        await inner(scope, receive, send)
+
+    with serve(recording) as url:
+        shop = MCPServerSettings(
+            name="shop", url=url, api_key=SecretStr("shop-key"), read_only=["lookup_order"]
+        )
+        tools = {t.name: t for t in discover(shop)}
+        assert set(tools) == {"mcp__shop__lookup_order", "mcp__shop__refund_order"}
+        runner = ToolRunner(AgentSettings())
+        try:
+            ctx = ToolContext(CALLER, "run", None, "call")
+            out = runner.run(tools["mcp__shop__lookup_order"], ctx, {"order_id": "B-2"})
+        finally:
+            runner.close()
+    assert out.data == {"order_id": "B-2", "status": "shipped"}
+    assert seen
+    assert set(seen) == {"Bearer shop-key"}

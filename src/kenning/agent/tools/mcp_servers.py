@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _client(server: MCPServerSettings) -> Any:
+@asynccontextmanager
+async def _session(server: MCPServerSettings) -> AsyncIterator[Any]:
+    """A connected SDK client for ``server``; everything it opened is closed on exit."""
     try:
         import httpx2
         from mcp import Client, StdioServerParameters
@@ -40,17 +43,22 @@ def _client(server: MCPServerSettings) -> Any:
         params = StdioServerParameters(
             command=server.command[0], args=server.command[1:], env=server.env or None
         )
-        return Client(params, read_timeout_seconds=server.timeout_s)
-    if server.url:
-        headers = {}
-        if server.api_key is not None:
-            headers["Authorization"] = f"Bearer {server.api_key.get_secret_value()}"
-        http = httpx2.AsyncClient(headers=headers, timeout=server.timeout_s)
-        return Client(
+        async with Client(params, read_timeout_seconds=server.timeout_s) as client:
+            yield client
+        return
+    if not server.url:
+        raise ConfigurationError(f"MCP server {server.name!r} needs a command or a url")
+    headers = {}
+    if server.api_key is not None:
+        headers["Authorization"] = f"Bearer {server.api_key.get_secret_value()}"
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=server.timeout_s) as http,
+        Client(
             streamable_http_client(server.url, http_client=http),
             read_timeout_seconds=server.timeout_s,
-        )
-    raise ConfigurationError(f"MCP server {server.name!r} needs a command or a url")
+        ) as client,
+    ):
+        yield client
 
 
 def _run(server: MCPServerSettings, work: Callable[[Any], Awaitable[T]]) -> T:
@@ -58,7 +66,7 @@ def _run(server: MCPServerSettings, work: Callable[[Any], Awaitable[T]]) -> T:
 
     async def session() -> T:
         with anyio.fail_after(server.timeout_s):
-            async with _client(server) as client:
+            async with _session(server) as client:
                 return await work(client)
 
     return anyio.run(session)
