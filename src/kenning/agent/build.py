@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kenning.agent.guardrails import ToolRunner
 from kenning.agent.loop import Agent
 from kenning.agent.registry import ToolContext, ToolRegistry
 from kenning.agent.store import AgentStore
@@ -71,4 +70,4 @@ def make_agent(comps: Components, llm: ToolCallingLLM) -> Agent:
     )
 
 
-__all__ = ["ToolRunner", "build_registry", "configured_secrets", "make_agent"]
+__all__ = ["build_registry", "configured_secrets", "make_agent"]

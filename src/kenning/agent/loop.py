@@ -210,7 +210,8 @@ class Agent:
             run.log.append({"tool": name, "arguments": self._shown(arguments),
                             "status": "pending", "action_id": action.id})  # fmt: skip
             return action
-        ctx = ToolContext(caller, run.id, run.conversation_id, call_id, client)
+        # the model's call ids repeat across runs on some servers: prefix the run
+        ctx = ToolContext(caller, run.id, run.conversation_id, f"{run.id}-{call_id}", client)
         self._reply(run, call_id, name, self._execute(run, tool, ctx, arguments))
         return None
 
