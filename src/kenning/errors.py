@@ -16,6 +16,9 @@ KenningError
 ├── FetchError                 a URL could not be fetched (network, HTTP status) (502)
 ├── ModelError                 an embedding or generation model failed
 │   └── RemoteModelError       an OpenAI-compatible server answered badly or not at all
+├── ToolError                  an agent tool failed; its message goes back to the model (502)
+│   ├── ToolTimeoutError       an attempt took longer than the tool's timeout
+│   └── CircuitOpenError       the tool failed repeatedly and is not called for a while
 └── ConfigurationError         settings that cannot work (missing extra, bad path)
 """
 
@@ -88,6 +91,22 @@ class RemoteModelError(ModelError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ToolError(KenningError):
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+        """Worth another attempt (connection, timeout, HTTP 5xx/429)."""
+
+
+class ToolTimeoutError(ToolError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=True)
+
+
+class CircuitOpenError(ToolError):
+    pass
 
 
 class ConfigurationError(KenningError):

@@ -262,6 +262,86 @@ class ObservabilitySettings(BaseModel):
     """How long a computed set of monitor values serves scrapes before it is recomputed."""
 
 
+class HelpdeskSettings(BaseModel):
+    """The helpdesk the agent's ``create_ticket`` and ``escalate_to_human`` tools call: a REST
+    endpoint or webhook receiving JSON (docs/agent.md). Unset ``url``: the tools are absent."""
+
+    url: str | None = None
+    """Base URL, e.g. ``https://helpdesk.example.com/api``."""
+    ticket_path: str = "/tickets"
+    escalation_path: str = "/escalations"
+    auth_header: str = "Authorization"
+    auth_value: SecretStr | None = None
+    """e.g. ``Bearer <token>``; sent only to ``url``, never logged or audited."""
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
+class OpenAPIToolSettings(BaseModel):
+    """A company API described by OpenAPI 3: one tool per allow-listed ``operationId``."""
+
+    spec: Path | None = None
+    """The spec file (JSON, or YAML when PyYAML is installed)."""
+    base_url: str | None = None
+    """Where the API lives; default: the spec's first ``servers`` entry."""
+    operations: list[str] = []
+    """The only operations that become tools; an empty list exposes none."""
+    auth_header: str = "Authorization"
+    auth_value: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
+class MCPServerSettings(BaseModel):
+    """An MCP server whose tools the agent may use, as ``mcp__<name>__<tool>``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9-]{1,24}$")
+    command: list[str] = []
+    """A stdio server: the command and its arguments."""
+    url: str | None = None
+    """A streamable-HTTP server, e.g. ``http://tools.internal:8000/mcp``."""
+    api_key: SecretStr | None = None
+    """Sent as ``Authorization: Bearer`` to an HTTP server."""
+    env: dict[str, str] = {}
+    read_only: list[str] = []
+    """Tools known to have no side effects: they run without confirmation. Every other
+    tool of the server needs the user's confirmation."""
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+
+class AgentSettings(BaseModel):
+    """The tool-using agent: tools, who may use which, and how failures are contained
+    (docs/agent.md). Tool names in ``role_tools`` may use shell wildcards (``api__*``)."""
+
+    max_steps: int = Field(default=6, ge=1, le=50)
+    """Model turns per request; the agent stops and says so after this many."""
+    role_tools: dict[str, list[str]] = {
+        "viewer": ["search_knowledge", "create_ticket", "escalate_to_human"],
+        "editor": ["search_knowledge", "create_ticket", "escalate_to_human", "api__*", "mcp__*"],
+        "admin": ["*"],
+    }
+    tool_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    """Longest one attempt of a tool may take."""
+    tool_retries: int = Field(default=2, ge=0, le=10)
+    """Retries after a transient failure (connection, timeout, HTTP 5xx/429)."""
+    retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
+    """First pause between attempts; it doubles each retry (with jitter)."""
+    breaker_failures: int = Field(default=5, ge=1, le=1000)
+    """Consecutive failed calls after which a tool's circuit opens."""
+    breaker_reset_s: float = Field(default=30.0, gt=0, le=3600)
+    """How long an open circuit refuses calls before one trial call is let through."""
+    max_result_chars: int = Field(default=6000, ge=200, le=200_000)
+    """Tool output given back to the model is cut to this length."""
+    api_keys_may_confirm: bool = False
+    """Whether a request authenticated by an API key may confirm an action. Off: only a
+    logged-in user (an access token) confirms, so an automated client whose model was
+    hijacked by a document cannot approve its own injected action. Rejecting is allowed."""
+    serve_mcp: bool = True
+    """Kenning's own MCP server (tools ``search`` and ``ask``) at ``/mcp`` of the API, when
+    the SDK is installed (``kenning[mcp]``); ``kenning mcp serve`` runs it on its own."""
+    helpdesk: HelpdeskSettings = HelpdeskSettings()
+    openapi: OpenAPIToolSettings = OpenAPIToolSettings()
+    mcp_servers: list[MCPServerSettings] = []
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("kenning", appauthor=False))
 
@@ -291,6 +371,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     worker: WorkerSettings = WorkerSettings()
+    agent: AgentSettings = AgentSettings()
 
     @property
     def store_path(self) -> Path:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
+from kenning.agent import Agent, AgentStore, ToolRegistry
+from kenning.agent.guardrails import ToolRunner
 from kenning.auth.rate_limit import RateLimiter
 from kenning.auth.repository import AuthRepository
 from kenning.auth.secrets import signing_secret
@@ -19,7 +21,7 @@ from kenning.embedding import make_embedder
 from kenning.embedding.base import Embedder
 from kenning.embedding.cache import CachedEmbedder
 from kenning.errors import ConfigurationError
-from kenning.generation.base import LLM
+from kenning.generation.base import LLM, ToolCallingLLM
 from kenning.jobs import JobRepository
 from kenning.jobs.queue import InProcessQueue, JobQueue, ProcrastinateQueue
 from kenning.jobs.repository import Job
@@ -182,6 +184,31 @@ class Components:
     def conversations(self) -> ConversationRepository:
         return ConversationRepository(self.db)
 
+    # -- the agent (docs/agent.md) -------------------------------------------------------
+
+    @cached_property
+    def tools(self) -> ToolRegistry:
+        from kenning.agent.build import build_registry
+
+        return build_registry(self)
+
+    @cached_property
+    def tool_runner(self) -> ToolRunner:
+        return ToolRunner(self.settings.agent)
+
+    @cached_property
+    def agent_store(self) -> AgentStore:
+        return AgentStore(self.db)
+
+    @cached_property
+    def agent(self) -> Agent | None:
+        """The tool-using agent, or None without a tools-capable LLM (the API then answers
+        plainly, saying so)."""
+        from kenning.agent.build import make_agent
+
+        llm = self.llm
+        return make_agent(self, llm) if isinstance(llm, ToolCallingLLM) else None
+
     # -- observability ------------------------------------------------------------------
 
     @cached_property
@@ -217,6 +244,8 @@ class Components:
         return stats
 
     def close(self) -> None:
+        if "tool_runner" in self.__dict__:
+            self.tool_runner.close()
         if "job_queue" in self.__dict__:
             self.job_queue.close()
         if "store" in self.__dict__:

@@ -7,14 +7,18 @@ tested through real sockets, timeouts, chunked framing and dropped connections r
 a mocked transport.
 
 Script a test with ``server.enqueue(...)``: each request, whatever its route, consumes the
-next behaviour (``Reply``, ``Status``, ``Hang``, ``CutStreamAfter``, ``MalformedJSON``).
-With the queue empty, chat requests are answered by ``server.responder(request_json)`` and
-embeddings by deterministic vectors. ``server.requests`` records every request.
+next behaviour (``Reply``, ``ToolCalls``, ``Status``, ``Hang``, ``CutStreamAfter``,
+``MalformedJSON``). With the queue empty, chat requests are answered by
+``server.tool_responder(request_json)`` when it is set (a scripted model of the tools
+protocol: it reads the transcript and returns ``ToolCalls`` or a text), else by
+``server.responder(request_json)``, and embeddings by deterministic vectors.
+``server.requests`` records every request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import socket
@@ -85,7 +89,17 @@ class MalformedJSON:
     """A 200 whose body (or, when streaming, whose first chunk) is not JSON."""
 
 
-Behaviour = Reply | Status | Hang | CutStreamAfter | MalformedJSON
+@dataclass(frozen=True)
+class ToolCalls:
+    """Answer with ``tool_calls`` (OpenAI's tools protocol): ``(name, arguments)`` pairs,
+    arguments a JSON-able value or a raw string (to send invalid JSON). Not streamed."""
+
+    calls: tuple[tuple[str, Any], ...]
+    text: str = ""
+
+
+Behaviour = Reply | Status | Hang | CutStreamAfter | MalformedJSON | ToolCalls
+ToolResponder = Callable[[dict[str, Any]], "ToolCalls | str"]
 
 BROKEN_JSON = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": ['
 
@@ -149,6 +163,7 @@ class FakeOpenAIServer:
         models: Sequence[str] = ("fake-model",),
     ) -> None:
         self.responder = responder
+        self.tool_responder: ToolResponder | None = None
         self.dimensions = dimensions
         self.embed = embed
         self.models = list(models)
@@ -285,6 +300,12 @@ class FakeOpenAIServer:
         if isinstance(behaviour, MalformedJSON) and not body.get("stream"):
             handler.send_raw(200, BROKEN_JSON)
             return
+        if behaviour is None and self.tool_responder is not None:
+            scripted = self.tool_responder(body)
+            behaviour = Reply(scripted) if isinstance(scripted, str) else scripted
+        if isinstance(behaviour, ToolCalls):
+            handler.send_json(200, _tool_completion(body, behaviour))
+            return
         reply = behaviour if isinstance(behaviour, Reply) else Reply(self.responder(body))
         cut = behaviour.n_chunks if isinstance(behaviour, CutStreamAfter) else None
         if body.get("stream"):
@@ -368,6 +389,28 @@ def _completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
         "choices": [choice],
         "usage": _usage(request, reply.text),
     }
+
+
+def _tool_completion(request: dict[str, Any], calls: ToolCalls) -> dict[str, Any]:
+    """A ``chat.completion`` whose message calls tools, ids ``call_<n>`` unique per server."""
+    tool_calls = [
+        {
+            "id": f"call_{next(_CALL_IDS)}",
+            "type": "function",
+            "function": {
+                "name": name,
+                "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+            },
+        }
+        for name, arguments in calls.calls
+    ]
+    body = _completion(request, Reply(calls.text, finish_reason="tool_calls"))
+    body["choices"][0]["message"]["content"] = calls.text or None
+    body["choices"][0]["message"]["tool_calls"] = tool_calls
+    return body
+
+
+_CALL_IDS = itertools.count(1)
 
 
 def _chunk(request: dict[str, Any], choices: list[dict[str, Any]], **extra: Any) -> bytes:

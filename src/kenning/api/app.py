@@ -9,17 +9,22 @@ once the store is open and the models are loaded.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from kenning import web
 from kenning.api import problems
 from kenning.api.limits import BodySizeLimit
 from kenning.api.routes import (
     accounts,
+    agent,
     answers,
     auth,
     chat,
@@ -37,7 +42,11 @@ from kenning.observability.middleware import Observe
 from kenning.settings import Settings
 from kenning.wiring import Components
 
+if TYPE_CHECKING:
+    from kenning.mcp.server import MountedMCP
+
 UPLOAD_PATHS = ("/v1/documents",)
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -45,6 +54,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     comps = components or Components(settings)
+    mcp_http = _mcp_http(comps, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,12 +62,19 @@ def create_app(
         if comps.job_queue.local:  # a job of this process that a restart interrupted
             comps.jobs.fail_interrupted()
         comps.retriever.embedder.warm_up()  # the retriever binds the store to the model
-        app.state.ready = True
-        try:
-            yield
-        finally:
-            app.state.ready = False
-            comps.close()
+        if settings.llm.base_url:  # the agent's tools: config errors stop start-up here
+            # in a thread: MCP discovery runs its own event loop
+            tools = await run_in_threadpool(lambda: comps.tools)
+            log.info("agent tools: %s", ", ".join(tools.names))
+        async with AsyncExitStack() as stack:
+            if mcp_http is not None:
+                await stack.enter_async_context(mcp_http.lifespan())
+            app.state.ready = True
+            try:
+                yield
+            finally:
+                app.state.ready = False
+                comps.close()
 
     app = FastAPI(
         title="Kenning",
@@ -93,13 +110,28 @@ def create_app(
         search,
         chat,
         answers,
+        agent,
         openai_compat,
         reports,
         metrics,
     ):
         app.include_router(module.router)
+    if mcp_http is not None:  # MCP's streamable HTTP: GET, POST and DELETE on one path
+        app.router.routes.append(Route("/mcp", mcp_http.app, methods=["GET", "POST", "DELETE"]))
     web.install(app)  # the UI at / (src/kenning/web)
     return app
+
+
+def _mcp_http(comps: Components, settings: Settings) -> MountedMCP | None:
+    """Kenning's MCP server for ``/mcp`` (docs/agent.md), if enabled and installed."""
+    if not settings.agent.serve_mcp:
+        return None
+    try:
+        from kenning.mcp.server import mounted
+    except ImportError:
+        log.info("MCP SDK not installed (kenning[mcp]): no /mcp endpoint")
+        return None
+    return mounted(comps, host=settings.api.host)
 
 
 def _version() -> str:

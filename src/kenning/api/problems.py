@@ -32,6 +32,7 @@ _STATUS: tuple[tuple[type[errors.KenningError], int], ...] = (
     (errors.StoreError, 503),
     (errors.ModelError, 502),
     (errors.FetchError, 502),
+    (errors.ToolError, 502),
     (errors.ConfigurationError, 500),
 )
 

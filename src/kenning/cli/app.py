@@ -11,11 +11,13 @@ import typer
 
 from kenning.cli import (
     accounts,
+    agent,
     ask,
     db,
     documents,
     ingest,
     jobs,
+    mcp,
     report,
     search,
     serve,
@@ -70,6 +72,8 @@ app.add_typer(db.app, name="db")
 app.command("report")(report.report)
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(mcp.app, name="mcp")
+app.add_typer(agent.app, name="agent")
 
 
 def _register_optional_groups() -> None:

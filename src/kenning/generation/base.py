@@ -7,9 +7,9 @@ local model tomorrow) fails and streams the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
 
@@ -109,3 +109,46 @@ class LLM(Protocol):
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
     ) -> Iterator[StreamEvent]: ...
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function the model asks to call: ``arguments`` is its JSON text, unparsed, because
+    models do send invalid JSON and the agent must answer that as a tool error."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolTurn:
+    """One assistant turn under the tools protocol: text, tool calls, or both."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...]
+    usage: Usage | None
+    finish_reason: str | None
+    model: str
+
+
+@runtime_checkable
+class ToolCallingLLM(Protocol):
+    """A chat model that speaks OpenAI's tools protocol (``tools`` in, ``tool_calls`` out).
+
+    ``messages`` are wire-format dicts (``system``/``user``/``assistant`` with
+    ``tool_calls``/``tool`` with ``tool_call_id``), because a tool transcript does not fit
+    ``ChatMessage``. Errors and retries follow the ``LLM`` contract: ``RemoteModelError``
+    and nothing else.
+    """
+
+    name: str
+
+    def complete_with_tools(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        *,
+        max_tokens: int,
+        temperature: float,
+    ) -> ToolTurn: ...

@@ -25,7 +25,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -33,7 +33,14 @@ from pydantic import BaseModel, ValidationError
 
 from kenning._http import parse_retry_after
 from kenning.errors import ConfigurationError, RemoteModelError
-from kenning.generation.base import ChatMessage, Completion, StreamEvent, Usage
+from kenning.generation.base import (
+    ChatMessage,
+    Completion,
+    StreamEvent,
+    ToolCall,
+    ToolTurn,
+    Usage,
+)
 from kenning.settings import LLMSettings
 
 logger = logging.getLogger(__name__)
@@ -53,8 +60,19 @@ class _WireUsage(BaseModel):
     completion_tokens: int | None = None
 
 
+class _WireFunction(BaseModel):
+    name: str
+    arguments: str = ""
+
+
+class _WireToolCall(BaseModel):
+    id: str
+    function: _WireFunction
+
+
 class _WireMessage(BaseModel):
     content: str | None = None
+    tool_calls: list[_WireToolCall] | None = None
 
 
 class _WireChoice(BaseModel):
@@ -245,6 +263,42 @@ class OpenAIChat:
             raise RemoteModelError(f"the response has a choice without a message [{self._url}]")
         return Completion(
             text=message.content or "",
+            usage=_usage(body.usage),
+            finish_reason=body.choices[0].finish_reason,
+            model=body.model or self.name,
+        )
+
+    def complete_with_tools(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        *,
+        max_tokens: int,
+        temperature: float,
+    ) -> ToolTurn:
+        """One turn under the tools protocol (``ToolCallingLLM``); not streamed, since the
+        agent needs the whole turn to know whether it calls tools."""
+        payload: dict[str, Any] = {
+            "model": self.name,
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": False,
+        }
+        if tools:
+            payload["tools"] = [dict(t) for t in tools]
+            payload["tool_choice"] = "auto"
+        body = self._with_retries(lambda: self._post_json(payload))
+        if not body.choices or body.choices[0].message is None:
+            raise RemoteModelError(f"the response has no message [{self._url}]")
+        message = body.choices[0].message
+        calls = tuple(
+            ToolCall(c.id, c.function.name, c.function.arguments)
+            for c in message.tool_calls or ()
+        )
+        return ToolTurn(
+            text=message.content or "",
+            tool_calls=calls,
             usage=_usage(body.usage),
             finish_reason=body.choices[0].finish_reason,
             model=body.model or self.name,

@@ -1,0 +1,1 @@
+"""Built-in tool families, one module each: knowledge search, helpdesk, OpenAPI, MCP."""
