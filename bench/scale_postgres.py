@@ -211,7 +211,7 @@ def measure(dsn: str, texts: list[str], vectors: np.ndarray, recall_queries: int
     settings = Settings(data_dir=ROOT / "bench/.cache/pg-scale-settings")
     embedder = make_embedder(settings.embedding, settings.models_dir)
     store = PostgresStore(dsn, pool_size=2)
-    settings_ef = store.ef_search
+    settings_ef, settings_growth = store.ef_search, store.ef_search_per_million
     exact = PostgresStore(dsn, pool_size=2, exact_below=10**12)
     retriever = Retriever(store, embedder, settings.retrieval)
     principals = {
@@ -240,8 +240,10 @@ def measure(dsn: str, texts: list[str], vectors: np.ndarray, recall_queries: int
             exact.dense_scores(vector.tolist(), principal=who, k=10)
             for vector in vectors[:recall_queries]
         ]
-        for ef in EF_SWEEP if label == "all" else (settings_ef,):
-            store.ef_search = ef
+        # The default (ef_search grown with the index) first, then fixed values.
+        for ef in (None, *EF_SWEEP) if label == "all" else (None,):
+            store.ef_search = settings_ef if ef is None else ef
+            store.ef_search_per_million = settings_growth if ef is None else 0
             ids, content, plans = [], [], []
             for vector, truth in zip(vectors[:recall_queries], truths, strict=False):
                 got = store.dense_scores(vector.tolist(), principal=who, k=10)
@@ -250,7 +252,7 @@ def measure(dsn: str, texts: list[str], vectors: np.ndarray, recall_queries: int
                 ids.append(len(want & {c for c, _ in got}) / max(len(want), 1))
                 wanted, found = base_chunks(dsn, want), base_chunks(dsn, {c for c, _ in got})
                 content.append(len(wanted & found) / max(len(wanted), 1))
-            suffix = "" if ef == settings_ef else f"@ef{ef}"
+            suffix = "" if ef is None else f"@ef{ef}"
             out[f"dense_recall@10/{label}{suffix}"] = round(float(np.mean(ids)), 4)
             out[f"dense_content_recall@10/{label}{suffix}"] = round(float(np.mean(content)), 4)
             out[f"dense_plan/{label}{suffix}"] = max(set(plans), key=plans.count)
@@ -259,7 +261,7 @@ def measure(dsn: str, texts: list[str], vectors: np.ndarray, recall_queries: int
                 f" content {out[f'dense_content_recall@10/{label}{suffix}']} ({plans[0]})",
                 flush=True,
             )
-        store.ef_search = settings_ef
+        store.ef_search, store.ef_search_per_million = settings_ef, settings_growth
     store.close()
     exact.close()
     return out
@@ -308,11 +310,12 @@ def write(results: dict[str, Any], out: Path) -> None:
         "|---|---|---|---|---|",
     ]
     lat = results["latency"]
+    default_ef = f"default ({results.get('default_ef_search', '?')})"
     for key in [k for k in lat if k.startswith("dense_recall@10/")]:
         rest = key.removeprefix("dense_recall@10/")
         label, _, ef = rest.partition("@ef")
         lines.append(
-            f"| {label} | {ef or 'default'} | {lat[key]} |"
+            f"| {label} | {ef or default_ef} | {lat[key]} |"
             f" {lat.get(f'dense_content_recall@10/{rest}', '')} | {lat[f'dense_plan/{rest}']} |"
         )
     (out / "scale_postgres.md").write_text("\n".join(lines) + "\n")
@@ -368,6 +371,7 @@ def main() -> int:
     texts = [dataset.queries[q] for q in sorted(dataset.qrels)][: args.queries]
     vectors = embedder.embed(texts)
     results["queries"] = {"count": len(texts)}
+    results["default_ef_search"] = PostgresStore(dsn).scaled_ef_search(int(results["chunks"]))
     results["latency"] = measure(dsn, texts, vectors, args.recall_queries)
     write(results, args.out)
     server.cleanup()

@@ -96,6 +96,8 @@ class Components:
             dimensions=self.settings.embedding.dimensions,
             pool_size=settings.pool_size,
             exact_below=settings.exact_below,
+            ef_search=settings.ef_search,
+            ef_search_per_million=settings.ef_search_per_million,
         )
         store.warm_up()
         return store

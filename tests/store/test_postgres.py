@@ -293,3 +293,18 @@ def test_a_version_1_store_is_upgraded_in_place(postgres_dsn: str) -> None:
         assert version == ("2",)
     finally:
         store.close()
+
+
+def test_ef_search_grows_with_the_index() -> None:
+    """HNSW recall falls as the graph grows; the candidate list grows with it, within
+    pgvector's limit, and a zero growth rate keeps it fixed."""
+    store = PostgresStore("postgresql://unused@/none", ef_search=200, ef_search_per_million=1000)
+    assert [store.scaled_ef_search(n) for n in (0, 150_000, 500_000, 1_000_000, 9_000_000)] == [
+        200,
+        200,
+        500,
+        1000,
+        1000,
+    ]
+    fixed = PostgresStore("postgresql://unused@/none", ef_search=300, ef_search_per_million=0)
+    assert fixed.scaled_ef_search(5_000_000) == 300

@@ -279,9 +279,11 @@ class Agent:
     ) -> AgentResult:
         passages = [_passage(d) for d in run.sources]
         cited = validate(text, passages)
-        score = groundedness(assess(cited.text, cited.citations, self.embedder)) if (
-            cited.citations
-        ) else 0.0
+        score = (
+            groundedness(assess(cited.text, cited.citations, self.embedder))
+            if (cited.citations)
+            else 0.0
+        )
         run.status = status
         self.store.save_run(run)
         answer = Answer(
@@ -333,4 +335,3 @@ def _assistant_message(turn: ToolTurn) -> dict[str, Any]:
 def _passage(data: dict[str, Any]) -> Passage:
     fields = {**data, "section": tuple(data["section"]), "chunk_ids": tuple(data["chunk_ids"])}
     return Passage(**fields)
-

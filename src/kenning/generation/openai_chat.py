@@ -293,8 +293,7 @@ class OpenAIChat:
             raise RemoteModelError(f"the response has no message [{self._url}]")
         message = body.choices[0].message
         calls = tuple(
-            ToolCall(c.id, c.function.name, c.function.arguments)
-            for c in message.tool_calls or ()
+            ToolCall(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()
         )
         return ToolTurn(
             text=message.content or "",

@@ -42,6 +42,10 @@ EXACT_BELOW = 10_000
 EF_SEARCH = 200
 """HNSW candidate list for broad filters: on random 384-d vectors recall@10 is 0.59 at
 pgvector's default of 40, 0.88 at 100, 0.97 at 200 (tests/store/test_postgres.py)."""
+EF_SEARCH_PER_MILLION = 1000
+"""...and more on a large index: HNSW recall falls as the graph grows (at 1M SciFact-copy
+chunks, content recall@10 0.79 at ef_search 200, 0.84 at 400, 0.96 at 800, 0.97 at 1000;
+bench/results/scale_postgres.md), so the list grows with the stored chunks."""
 _CACHE_SIZE = 256
 _DOC_COLUMNS = "pk, id, tenant, source, title, content_hash, format, acl_public, metadata"
 _HIT_COLUMNS = (
@@ -65,12 +69,14 @@ class PostgresStore(HitSearch):
         pool_size: int = 4,
         exact_below: int = EXACT_BELOW,
         ef_search: int = EF_SEARCH,
+        ef_search_per_million: int = EF_SEARCH_PER_MILLION,
         keyword_budget: int = search.POSTINGS_BUDGET,
     ) -> None:
         self.dimensions = dimensions
         self.keyword_budget = keyword_budget
         self.exact_below = exact_below
         self.ef_search = ef_search
+        self.ef_search_per_million = ef_search_per_million
         self.last_dense_plan = search.DensePlan.NONE
         self._pool: ConnectionPool[Conn] = ConnectionPool(
             dsn, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": True}
@@ -371,15 +377,22 @@ class PostgresStore(HitSearch):
             plan, ids = search.DensePlan.EXACT, search.exact_candidates(conn, query, where, k)
         elif self._iterative_scans:
             plan = search.DensePlan.ITERATIVE
-            ids = search.iterative_candidates(conn, query, where, k, max(self.ef_search, k))
+            ef_search = max(self.scaled_ef_search(total), k)
+            ids = search.iterative_candidates(conn, query, where, k, ef_search)
         else:
             plan = search.DensePlan.HNSW
-            ef = search.overfetch(k, admitted, total, self.ef_search)
+            ef = search.overfetch(k, admitted, total, self.scaled_ef_search(total))
             ids = search.hnsw_candidates(conn, query, where, k, ef)
         if len(ids) < wanted:
             plan, ids = search.DensePlan.FALLBACK, search.exact_candidates(conn, query, where, k)
         self.last_dense_plan = plan
         return ids
+
+    def scaled_ef_search(self, total: int) -> int:
+        """``ef_search``, or ``ef_search_per_million`` per million stored chunks if more
+        (capped at pgvector's 1000)."""
+        grown = total * self.ef_search_per_million // 1_000_000
+        return min(max(self.ef_search, grown), search.MAX_EF_SEARCH)
 
     # -- per-revision caches -----------------------------------------------------------
 

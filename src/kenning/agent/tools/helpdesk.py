@@ -105,9 +105,7 @@ def _escalate_tool(helpdesk: Helpdesk | None, escalate: Escalate) -> Tool:
 
     return Tool(
         name="escalate_to_human",
-        description=(
-            "Hand this conversation to a human agent (needs the user's confirmation)."
-        ),
+        description=("Hand this conversation to a human agent (needs the user's confirmation)."),
         parameters=ESCALATE_SCHEMA,
         handler=handler,
         side_effect=True,
