@@ -16,3 +16,13 @@ def start_server(data_dir: Path) -> Any:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         return pgserver.get_server(data_dir, cleanup_mode="stop")
+
+
+def ensure_database(server: Any, name: str) -> str:
+    """The DSN of database ``name`` on ``server``, created on first use."""
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return str(server.get_uri(name))

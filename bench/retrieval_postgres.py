@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from _pgserver import start_server
+from _pgserver import ensure_database, start_server
 
 from kenning.cli.eval import _markdown
 from kenning.eval.beir import load_beir
@@ -43,13 +43,6 @@ from kenning.types import Acl, ChunkDraft, Document
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "scifact"
-
-
-def ensure_database(server: Any) -> str:
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-    return str(server.get_uri(DATABASE))
 
 
 def seed_from_sqlite(store: PostgresStore, path: Path) -> int:
@@ -126,7 +119,7 @@ def main() -> int:
     args = parser.parse_args()
 
     server = start_server(ROOT / "bench/.cache/pg")
-    dsn = ensure_database(server)
+    dsn = ensure_database(server, DATABASE)
     store = PostgresStore(dsn)
     started = time.perf_counter()
     seeded = seed_from_sqlite(store, args.seed) if args.seed.exists() else 0

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from _pgserver import start_server
+from _pgserver import ensure_database, start_server
 
 from kenning.embedding import make_embedder
 from kenning.eval.beir import load_beir
@@ -67,13 +67,6 @@ BASE_COLUMNS = (
     " c.section::text, c.text_hash, c.terms::text, c.term_freqs::text, c.length,"
     " c.embedding::text"
 )
-
-
-def ensure_database(server: Any) -> str:
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-    return str(server.get_uri(DATABASE))
 
 
 def seed_base(store: PostgresStore, sqlite_path: Path) -> None:
@@ -334,7 +327,7 @@ def main() -> int:
     args = parser.parse_args()
 
     server = start_server(args.server_dir)
-    dsn = ensure_database(server)
+    dsn = ensure_database(server, DATABASE)
     results: dict[str, Any] = {}
     store = PostgresStore(dsn)
     started = time.perf_counter()
