@@ -53,6 +53,10 @@ class StoreSettings(BaseModel):
     """Connections per process to PostgreSQL."""
     exact_below: int = Field(default=10_000, ge=0)
     """Dense search scans exactly when a filter admits at most this many chunks."""
+    keyword_max_postings: int = Field(default=0, ge=0)
+    """Most chunks one keyword query may score in PostgreSQL; 0: no limit (exact BM25,
+    rankings equal SQLite's). Set it (e.g. 100000) on large scopes to cap keyword p99 at
+    the cost of exactness (bench/results/keyword_plan_ab.md)."""
     ef_search: int = Field(default=200, ge=10, le=1000)
     """HNSW candidate list (``hnsw.ef_search``) for broad filters, at least."""
     ef_search_per_million: int = Field(default=1000, ge=0, le=1000)

@@ -98,6 +98,7 @@ class Components:
             exact_below=settings.exact_below,
             ef_search=settings.ef_search,
             ef_search_per_million=settings.ef_search_per_million,
+            keyword_max_postings=settings.keyword_max_postings,
         )
         store.warm_up()
         return store

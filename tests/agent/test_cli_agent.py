@@ -19,9 +19,7 @@ from tests.fakes.openai_server import FakeOpenAIServer
 pytestmark = pytest.mark.slow
 
 
-def agent_cli(
-    data: Path, llm: str, helpdesk: str, *extra: str, answer: str = ""
-) -> dict[str, Any]:
+def agent_cli(data: Path, llm: str, helpdesk: str, *extra: str, answer: str = "") -> dict[str, Any]:
     env = {
         **os.environ,
         "KENNING_LLM__BASE_URL": llm,

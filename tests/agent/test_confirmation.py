@@ -23,9 +23,7 @@ QUESTION = "What warranty does the HX-200 have?"
 
 
 def _ask(svc: Service, username: str = "vic") -> dict[str, Any]:
-    response = svc.client.post(
-        "/v1/agent", headers=svc.auth(username), json={"question": QUESTION}
-    )
+    response = svc.client.post("/v1/agent", headers=svc.auth(username), json={"question": QUESTION})
     assert response.status_code == 200, response.text
     out: dict[str, Any] = response.json()
     return out

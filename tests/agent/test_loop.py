@@ -146,9 +146,7 @@ def test_a_failing_llm_is_a_502_and_nothing_runs(
     llm.enqueue(Status(503))
     with agent_service(make_agent_settings(tmp_path / "d", llm.url, helpdesk.url),
                        documents=False) as svc:  # fmt: skip
-        response = svc.client.post(
-            "/v1/agent", headers=svc.auth("vic"), json={"question": "hello"}
-        )
+        response = svc.client.post("/v1/agent", headers=svc.auth("vic"), json={"question": "hello"})
         assert response.status_code == 502
         assert "HTTP 503" in response.json()["detail"]
         assert audit(svc) == []

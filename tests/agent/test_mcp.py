@@ -112,9 +112,7 @@ def test_kenning_over_http_answers_with_the_callers_permissions(tmp_path: Path) 
 
             anonymous = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
             assert anonymous.status_code == 401
-            forged = httpx.post(
-                url, json={}, headers={"Authorization": "Bearer kn_forged_key"}
-            )
+            forged = httpx.post(url, json={}, headers={"Authorization": "Bearer kn_forged_key"})
             assert forged.status_code == 401
 
 
@@ -213,9 +211,7 @@ def test_the_api_app_serves_mcp_at_slash_mcp(tmp_path: Path) -> None:
         query = {"query": "Falcon bonus plan percent"}
         url = f"{base}/mcp"
         assert "Falcon bonus plan" in titles(call(over_http(url, keys["vic"]), "search", query))
-        assert "Falcon bonus plan" not in titles(
-            call(over_http(url, keys["val"]), "search", query)
-        )
+        assert "Falcon bonus plan" not in titles(call(over_http(url, keys["val"]), "search", query))
         assert httpx.post(url, json={}).status_code == 401
 
 

@@ -166,7 +166,8 @@ def test_a_bad_allow_list_stops_the_server_at_start_up(
 ) -> None:
     openapi = settings_for(tmp_path, api.url, ["noSuchOperation"])
     settings = make_agent_settings(tmp_path / "d", llm.url, None, openapi=openapi)
-    with pytest.raises(ConfigurationError, match="noSuchOperation"), agent_service(
-        settings, documents=False
+    with (
+        pytest.raises(ConfigurationError, match="noSuchOperation"),
+        agent_service(settings, documents=False),
     ):
         pass

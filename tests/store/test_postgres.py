@@ -232,7 +232,8 @@ def test_document_frequencies_follow_every_write(postgres_dsn: str) -> None:
         assert store.delete_documents("t1", [Document.make_id("t1", "/kb/c.md")]) == 1
         kept, recount = _df_table_and_recount(postgres_dsn)
         assert kept == recount
-        assert "ivori" not in kept and "ban" not in kept
+        assert "ivori" not in kept
+        assert "ban" not in kept
         # BM25 sees the same statistics: idf of a term now in one chunk of three.
         idf = store.keyword_idf(["walru", "seal"])
         assert idf["walru"] == pytest.approx(idf["seal"])
@@ -308,3 +309,42 @@ def test_ef_search_grows_with_the_index() -> None:
     ]
     fixed = PostgresStore("postgresql://unused@/none", ef_search=300, ef_search_per_million=0)
     assert fixed.scaled_ef_search(5_000_000) == 300
+
+
+def test_capped_keyword_search_is_flagged_and_scores_exactly(postgres_dsn: str) -> None:
+    """``keyword_max_postings`` bounds the chunks scored: a query whose exact answer
+    needs more is flagged inexact, and what it returns are real matches with their exact
+    BM25 scores, best first; a cap above the work needed changes nothing."""
+    rng = np.random.default_rng(5)
+    vocab = [f"v{i}x" for i in range(30)]
+    weights = 1.0 / np.arange(1, len(vocab) + 1)
+    weights /= weights.sum()
+    writes = []
+    for i in range(400):
+        text = " ".join(rng.choice(vocab, size=int(rng.integers(5, 30)), p=weights))
+        writes.append(make_write(f"/c/{i}.md", [text]))
+    capped = PostgresStore(postgres_dsn, pool_size=2, keyword_budget=1, keyword_max_postings=40)
+    loose = PostgresStore(postgres_dsn, pool_size=2, keyword_budget=1, keyword_max_postings=10**9)
+    exact = PostgresStore(postgres_dsn, pool_size=2, keyword_budget=10**9)
+    exact.replace_documents(writes)
+    flagged = 0
+    try:
+        for _ in range(25):
+            query = " ".join(rng.choice(vocab, size=4, replace=False))
+            want = exact.keyword_scores(query, principal=SYSTEM, k=10)
+            assert loose.keyword_scores(query, principal=SYSTEM, k=10) == want
+            assert loose.last_keyword_exact
+            got = capped.keyword_scores(query, principal=SYSTEM, k=10)
+            if capped.last_keyword_exact:
+                assert got == want, query
+                continue
+            flagged += 1
+            every = dict(exact.keyword_scores(query, principal=SYSTEM, k=1000))
+            assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+            for chunk, score in got:
+                assert score == pytest.approx(every[chunk], rel=1e-9)
+        assert flagged > 0, "the cap never bit: the test would prove nothing"
+    finally:
+        capped.close()
+        loose.close()
+        exact.close()

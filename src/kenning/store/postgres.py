@@ -71,9 +71,12 @@ class PostgresStore(HitSearch):
         ef_search: int = EF_SEARCH,
         ef_search_per_million: int = EF_SEARCH_PER_MILLION,
         keyword_budget: int = search.POSTINGS_BUDGET,
+        keyword_max_postings: int = 0,
     ) -> None:
         self.dimensions = dimensions
         self.keyword_budget = keyword_budget
+        self.keyword_max_postings = keyword_max_postings
+        self.last_keyword_exact = True
         self.exact_below = exact_below
         self.ef_search = ef_search
         self.ef_search_per_million = ef_search_per_million
@@ -339,7 +342,11 @@ class PostgresStore(HitSearch):
             idf = {t: stats.idf(df[t]) for t in terms if df.get(t)}
             if not idf:
                 return []
-            return search.bm25_scores(conn, idf, df, stats, where, k, self.keyword_budget)
+            rows, exact = search.bm25_scores(
+                conn, idf, df, stats, where, k, self.keyword_budget, self.keyword_max_postings
+            )
+            self.last_keyword_exact = exact
+            return rows
 
     def keyword_idf(self, terms: Sequence[str]) -> dict[str, float]:
         terms = search.lexemes(terms)

@@ -120,9 +120,11 @@ def bm25_scores(
     where: Clause,
     k: int,
     budget: int = POSTINGS_BUDGET,
-) -> list[tuple[int, float]]:
+    max_postings: int = 0,
+) -> tuple[list[tuple[int, float]], bool]:
     """Top-``k`` chunks by BM25 among those matching any term of ``idf`` under ``where``;
-    exact, but without scoring every chunk that holds a common term (MaxScore).
+    exact, but without scoring every chunk that holds a common term (MaxScore). Returns
+    the rows and whether they are exact.
 
     A term adds at most ``idf * (k1 + 1)`` to any chunk's score, whatever its frequency.
     So the terms are split, rarest first, into *essential* ones, whose matching chunks
@@ -133,23 +135,38 @@ def bm25_scores(
     round goes straight to the smallest essential set the current threshold allows.
     The first round takes the rarest terms whose postings fit in ``budget`` (at least
     one): on a million chunks a query's common terms can match a third of the table.
+
+    ``max_postings`` (0: no limit) bounds the work: a round that would score more chunks
+    than that takes the rarest terms that fit instead, or stops, and the result is the
+    best among the chunks scored (not exact: a chunk holding only the common terms, all
+    of them, may be missed). Scoring cost is linear in those chunks, so this caps p99.
     """
     order = sorted(idf, key=lambda t: (df.get(t, 0), t))
     bounds = [idf[t] * (K1 + 1.0) for t in order]
     rest = [sum(bounds[i:]) for i in range(len(order))] + [0.0]
-    essential, postings = 1, df.get(order[0], 0)
-    while essential < len(order) and postings + df.get(order[essential], 0) <= budget:
-        postings += df.get(order[essential], 0)
+    cumulative = [0]
+    for term in order:
+        cumulative.append(cumulative[-1] + df.get(term, 0))
+    essential = 1
+    while essential < len(order) and cumulative[essential + 1] <= budget:
         essential += 1
+    exact = True
     while True:
         rows = _bm25_matching(conn, idf, stats, where, k, order[:essential])
         if essential == len(order):
-            return rows
+            return rows, exact
         threshold = rows[-1][1] if len(rows) >= k else 0.0
         if threshold > rest[essential]:
-            return rows
+            return rows, exact
         wider = range(essential + 1, len(order) + 1)
-        essential = next((i for i in wider if rest[i] < threshold), len(order))
+        wanted = next((i for i in wider if rest[i] < threshold), len(order))
+        if max_postings and cumulative[wanted] > max_postings:
+            exact = False
+            fits = max(i for i in range(len(order) + 1) if cumulative[i] <= max_postings)
+            if fits <= essential:
+                return rows, exact
+            wanted = fits
+        essential = wanted
 
 
 def _bm25_matching(
