@@ -51,6 +51,10 @@ class StoreSettings(BaseModel):
     dsn: SecretStr | None = None
     pool_size: int = Field(default=4, ge=1, le=256)
     """Connections per process to PostgreSQL."""
+    read_dsn: SecretStr | None = None
+    """A read replica for searches (keyword, dense, loading hits); writes, ingestion's
+    reads and document listings stay on ``dsn``. A lagging replica only delays when a
+    new document becomes searchable (docs/scaling.md)."""
     exact_below: int = Field(default=10_000, ge=0)
     """Dense search scans exactly when a filter admits at most this many chunks."""
     keyword_max_postings: int = Field(default=0, ge=0)

@@ -99,6 +99,7 @@ class Components:
             ef_search=settings.ef_search,
             ef_search_per_million=settings.ef_search_per_million,
             keyword_max_postings=settings.keyword_max_postings,
+            read_dsn=settings.read_dsn.get_secret_value() if settings.read_dsn else None,
         )
         store.warm_up()
         return store

@@ -348,3 +348,29 @@ def test_capped_keyword_search_is_flagged_and_scores_exactly(postgres_dsn: str) 
         capped.close()
         loose.close()
         exact.close()
+
+
+def test_searches_go_to_the_read_replica(postgres_dsn: str, postgres_server: object) -> None:
+    """With ``read_dsn``, keyword and dense searches (and the hits they load) read from it;
+    writes and document reads stay on the primary. Shown with two databases holding
+    different documents, so each answer says where it was read."""
+    from tests.postgres import TEMPLATE, clone_database, drop_database
+
+    name = clone_database(postgres_server, TEMPLATE)
+    replica_dsn = str(postgres_server.get_uri(name))  # type: ignore[attr-defined]
+    replica = PostgresStore(replica_dsn)
+    routed = PostgresStore(postgres_dsn, read_dsn=replica_dsn)
+    try:
+        replica.replace_documents([make_write("/kb/r.md", ["walrus on the replica"])])
+        routed.replace_documents([make_write("/kb/p.md", ["walrus on the primary"])])
+        hits = routed.keyword_search("walrus", principal=SYSTEM, k=5)
+        assert [h.source for h in hits] == ["/kb/r.md"]
+        dense = routed.dense_scores([0.1] * DIMS, principal=SYSTEM, k=5)
+        assert len(dense) == 1
+        assert routed.load_hits(SYSTEM, dense)[0].source == "/kb/r.md"
+        assert [d.source for d in routed.list_documents("t1")] == ["/kb/p.md"]
+        assert routed.get_document("t1", Document.make_id("t1", "/kb/p.md")) is not None
+    finally:
+        routed.close()
+        replica.close()
+        drop_database(postgres_server, name)

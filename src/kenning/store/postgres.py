@@ -72,6 +72,7 @@ class PostgresStore(HitSearch):
         ef_search_per_million: int = EF_SEARCH_PER_MILLION,
         keyword_budget: int = search.POSTINGS_BUDGET,
         keyword_max_postings: int = 0,
+        read_dsn: str | None = None,
     ) -> None:
         self.dimensions = dimensions
         self.keyword_budget = keyword_budget
@@ -83,6 +84,16 @@ class PostgresStore(HitSearch):
         self.last_dense_plan = search.DensePlan.NONE
         self._pool: ConnectionPool[Conn] = ConnectionPool(
             dsn, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": True}
+        )
+        # Searches may go to a read replica; everything else (writes, the schema, what
+        # ingestion reads to decide what changed, document listings) stays on the primary,
+        # so a lagging replica can only delay when a new document becomes searchable.
+        self._search_pool: ConnectionPool[Conn] | None = (
+            ConnectionPool(
+                read_dsn, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": True}
+            )
+            if read_dsn
+            else None
         )
         self._iterative_scans = False
         self._lock = threading.Lock()
@@ -102,6 +113,8 @@ class PostgresStore(HitSearch):
                 return
             try:
                 self._pool.open(wait=True, timeout=30.0)
+                if self._search_pool is not None:
+                    self._search_pool.open(wait=True, timeout=30.0)
             except psycopg.Error as exc:
                 raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
             with self._pool.connection() as conn:
@@ -115,13 +128,17 @@ class PostgresStore(HitSearch):
 
     def close(self) -> None:
         self._pool.close()
+        if self._search_pool is not None:
+            self._search_pool.close()
 
     @contextmanager
-    def _read(self) -> Iterator[Conn]:
-        """One read-only snapshot: the revision, statistics and results agree."""
+    def _read(self, *, search: bool = False) -> Iterator[Conn]:
+        """One read-only snapshot: the revision, statistics and results agree. ``search``
+        reads go to the read replica when one is configured."""
         if not self._ready:
             self.warm_up()
-        with self._pool.connection() as conn, conn.transaction():
+        pool = self._search_pool if search and self._search_pool is not None else self._pool
+        with pool.connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
 
@@ -337,7 +354,7 @@ class PostgresStore(HitSearch):
         terms = search.lexemes(query_terms(query))
         if not terms or k <= 0:
             return []
-        with self._read() as conn:
+        with self._read(search=True) as conn:
             stats, df = self._keyword_statistics(conn, terms)
             idf = {t: stats.idf(df[t]) for t in terms if df.get(t)}
             if not idf:
@@ -352,7 +369,7 @@ class PostgresStore(HitSearch):
         terms = search.lexemes(terms)
         if not terms:
             return {}
-        with self._read() as conn:
+        with self._read(search=True) as conn:
             stats, df = self._keyword_statistics(conn, terms)
         return {t: stats.idf(df[t]) for t in terms if df.get(t)}
 
@@ -370,7 +387,7 @@ class PostgresStore(HitSearch):
         where = access_clause(principal).and_(filter_clause(filter))
         if k <= 0:
             return []
-        with self._read() as conn:
+        with self._read(search=True) as conn:
             ids = self._dense_candidates(conn, search.vector_literal(query), where, k)
             return search.rescore(conn, ids, query)
 
@@ -462,7 +479,7 @@ class PostgresStore(HitSearch):
         if not scored:
             return []
         clause = access_clause(principal)
-        with self._read() as conn:
+        with self._read(search=True) as conn:
             rows = conn.execute(
                 f"SELECT {_HIT_COLUMNS} FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
                 f" WHERE c.id = ANY(%s) AND {clause.sql}",
