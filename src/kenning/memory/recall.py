@@ -1,0 +1,110 @@
+"""Conversation and long-term memory for one question: the one object the chat layer uses.
+
+Per question, in order:
+1. ``remember``: an explicit "remember that ..." is stored and acknowledged; nothing is
+   retrieved or generated for it.
+2. ``recall``: the conversation's turns are read; the question is rewritten when it is a
+   follow-up (``rewrite``), the turns are fitted into the history budget (``history``),
+   and the user's memories most relevant to the (rewritten) question are looked up.
+   The result is a ``Recall`` the answering pipeline takes.
+3. ``learn`` (after the answer, off the request's critical path): with an LLM, durable
+   facts the user stated about themselves are extracted and kept (``extract``).
+
+Everything is keyed by the caller's tenant and user name; nothing here reads another
+user's memories or conversations.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from kenning.errors import KenningError
+from kenning.memory.conversations import Conversation, ConversationRepository
+from kenning.memory.extract import MemoryExtractor
+from kenning.memory.history import HistoryFitter, Recall
+from kenning.memory.longterm import Memory, MemoryRepository, MemorySource, explicit_memory
+from kenning.memory.rewrite import QueryRewriter, Rewrite, RewriteMethod
+from kenning.settings import MemorySettings
+
+logger = logging.getLogger(__name__)
+
+_ABOUT_SELF = re.compile(r"\b(?:i|i'm|im|i've|my|me|mine|we|our|prefer|call me)\b", re.IGNORECASE)
+"""Extraction only runs on messages that talk about the speaker: most questions do not,
+and each extraction is an LLM call."""
+
+
+def acknowledgement(memory: Memory) -> str:
+    return f"I'll remember that: {memory.text}"
+
+
+class ConversationMemory:
+    def __init__(
+        self,
+        conversations: ConversationRepository,
+        memories: MemoryRepository,
+        rewriter: QueryRewriter,
+        fitter: HistoryFitter,
+        extractor: MemoryExtractor | None,
+        settings: MemorySettings,
+    ) -> None:
+        self.conversations = conversations
+        self.memories = memories
+        self.rewriter = rewriter
+        self.fitter = fitter
+        self.extractor = extractor
+        self.settings = settings
+
+    def remember(self, tenant: str, username: str, message: str) -> Memory | None:
+        """Store the fact of an explicit "remember that ..." message; None otherwise."""
+        if not self.settings.long_term:
+            return None
+        fact = explicit_memory(message)
+        if fact is None or len(fact) > self.settings.max_memory_chars:
+            return None
+        return self.memories.add(tenant, username, fact, MemorySource.EXPLICIT)
+
+    def recall(
+        self, tenant: str, username: str, conversation: Conversation | None, question: str
+    ) -> tuple[Recall, Rewrite]:
+        turns = self.conversations.turns(conversation) if conversation else []
+        rewrite = self.rewriter.rewrite(question, turns)
+        history = self.fitter.fit(
+            turns,
+            cached=(conversation.summary, conversation.summary_turns) if conversation else ("", 0),
+        )
+        if (
+            conversation is not None
+            and history.summarised_turns
+            and history.summarised_turns != conversation.summary_turns
+        ):
+            self.conversations.save_summary(conversation, history.summary, history.summarised_turns)
+        recalled = self._memories(tenant, username, rewrite.query)
+        search_query = rewrite.query if rewrite.method is not RewriteMethod.NONE else None
+        return Recall(search_query, history, recalled), rewrite
+
+    def _memories(self, tenant: str, username: str, query: str) -> tuple[str, ...]:
+        if not self.settings.long_term or self.settings.memory_budget_tokens == 0:
+            return ()
+        recalled = self.memories.recall(tenant, username, query)
+        kept: list[str] = []
+        used = 0
+        for item in recalled:
+            cost = self.memories.embedder.count_tokens([item.memory.text])[0]
+            if used + cost > self.settings.memory_budget_tokens:
+                break
+            kept.append(item.memory.text)
+            used += cost
+        return tuple(kept)
+
+    def learn(self, tenant: str, username: str, message: str) -> list[Memory]:
+        """Keep the durable facts the LLM finds in the user's message; never raises."""
+        if self.extractor is None or not self.settings.long_term or not _ABOUT_SELF.search(message):
+            return []
+        kept: list[Memory] = []
+        for fact in self.extractor.extract(message):
+            try:
+                kept.append(self.memories.add(tenant, username, fact, MemorySource.EXTRACTED))
+            except KenningError as exc:
+                logger.warning("an extracted memory was not kept: %s", exc)
+        return kept
