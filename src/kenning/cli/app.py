@@ -16,6 +16,7 @@ from kenning.cli import (
     documents,
     ingest,
     jobs,
+    memories,
     report,
     search,
     serve,
@@ -70,6 +71,7 @@ app.add_typer(db.app, name="db")
 app.command("report")(report.report)
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(memories.app, name="memories")
 
 
 def _register_optional_groups() -> None:
