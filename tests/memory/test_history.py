@@ -29,9 +29,7 @@ def conversation(n: int) -> list[Turn]:
     ]
 
 
-def fitter(
-    count: object = words, llm: OpenAIChat | None = None, **kw: int
-) -> HistoryFitter:
+def fitter(count: object = words, llm: OpenAIChat | None = None, **kw: int) -> HistoryFitter:
     options = {"recent_turns": 3, "budget_tokens": 120, "summary_max_tokens": 40, **kw}
     return HistoryFitter(count, llm, **options)  # type: ignore[arg-type]
 
@@ -63,7 +61,8 @@ def test_the_extractive_summary_keeps_the_newest_turns_and_drops_the_oldest() ->
     turns = conversation(30)
     summary = extractive_summary(turns, words, 50)
     assert words([summary])[0] <= 50
-    assert "topic29" in summary and "topic0 " not in summary
+    assert "topic29" in summary
+    assert "topic0 " not in summary
     assert "[1]" not in summary  # citation markers of old answers mean nothing now
 
 
@@ -111,7 +110,8 @@ def test_llm_summary_is_used_and_bounded(openai_server: FakeOpenAIServer, llm: O
     assert request.body["max_tokens"] == 40
     assert request.body["messages"][0]["content"] == SUMMARY_SYSTEM_PROMPT
     prompt = request.body["messages"][1]["content"]
-    assert "Question 6 about topic6" in prompt and "Question 7 about" not in prompt
+    assert "Question 6 about topic6" in prompt
+    assert "Question 7 about" not in prompt
 
 
 def test_a_too_long_llm_summary_is_cut_to_the_budget(

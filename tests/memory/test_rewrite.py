@@ -65,7 +65,8 @@ def test_rule_rewrite_keeps_the_new_focus_and_carries_the_topic() -> None:
     words = query.split()
     assert words[0] == "contractors"  # "and for" is the continuation, dropped
     assert {"weeks", "paid", "parental", "leave", "employees"} <= set(words)
-    assert "and" not in words and "?" not in query
+    assert "and" not in words
+    assert "?" not in query
 
 
 def test_rule_rewrite_drops_the_pointing_pronoun_and_repeats_nothing() -> None:
@@ -98,11 +99,14 @@ def test_without_history_or_when_disabled_the_question_is_searched_as_asked() ->
 
 def test_rules_build_on_the_previous_rewritten_query() -> None:
     """A chain of follow-ups keeps its topic: the last turn's search query is the base."""
-    chained = Turn("and for contractors?", "Contractors get 2 weeks unpaid [1].", "contractors leave")
+    chained = Turn(
+        "and for contractors?", "Contractors get 2 weeks unpaid [1].", "contractors leave"
+    )
     result = QueryRewriter(None).rewrite("what about interns?", [LEAVE, chained])
     assert result.method is RewriteMethod.RULES
     assert result.query.split()[:1] == ["interns"]
-    assert "leave" in result.query and "contractors" in result.query
+    assert "leave" in result.query
+    assert "contractors" in result.query
 
 
 def test_a_standalone_question_in_a_conversation_is_not_rewritten_by_the_rules() -> None:
@@ -150,7 +154,8 @@ def test_llm_rewrite_uses_the_conversation_and_is_bounded(
     )
     [request] = openai_server.requests
     body = request.body
-    assert body["max_tokens"] == 48 and body["temperature"] == 0.0
+    assert body["max_tokens"] == 48
+    assert body["temperature"] == 0.0
     assert body["messages"][0] == {"role": "system", "content": REWRITE_SYSTEM_PROMPT}
     prompt = _user_prompt(body)
     assert f"User: {LEAVE.question}" in prompt
@@ -183,7 +188,8 @@ def test_llm_error_falls_back_to_the_rules(
     result = QueryRewriter(llm).rewrite("and for contractors?", [LEAVE])
     assert result.method is RewriteMethod.RULES
     assert result.query == rule_rewrite("and for contractors?", LEAVE.question)
-    assert result.fallback is not None and "llm error" in result.fallback
+    assert result.fallback is not None
+    assert "llm error" in result.fallback
     assert len(openai_server.requests) == 1  # no retries: the rules are the fallback
 
 
@@ -193,7 +199,8 @@ def test_llm_timeout_falls_back_to_the_rules(
     openai_server.enqueue(Hang(5))
     result = QueryRewriter(llm).rewrite("and for contractors?", [LEAVE])
     assert result.method is RewriteMethod.RULES
-    assert "contractors" in result.query and "parental" in result.query
+    assert "contractors" in result.query
+    assert "parental" in result.query
 
 
 def test_llm_nonsense_falls_back_to_the_rules(
