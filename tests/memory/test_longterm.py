@@ -141,7 +141,7 @@ def test_extraction_replies_are_validated(reply: str, facts: list[str]) -> None:
     ],
 )
 def test_invalid_extraction_replies_are_rejected_whole(reply: str) -> None:
-    with pytest.raises(ValueError, match="not the expected JSON|too long"):
+    with pytest.raises(ValueError, match=r"not the expected JSON|too long"):
         parse_facts(reply, 500)
 
 
