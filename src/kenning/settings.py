@@ -171,7 +171,11 @@ class MemorySettings(BaseModel):
     recall_k: int = Field(default=3, ge=0, le=20)
     """Most memories put into one question's prompt."""
     recall_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
-    """A memory is recalled only when its cosine to the question reaches this."""
+    """A memory is recalled only when its cosine to the question reaches this ..."""
+    recall_min_similarity_personal: float = Field(default=-1.0, ge=-1.0, le=1.0)
+    """... or this for a question in the first person ("can I ...?", "my ..."): who is
+    asking matters to it in ways a cosine cannot see ("I am a contractor" vs "how much
+    leave can I take?" is 0.13), so the best ``recall_k`` of the user's memories go in."""
     dedup_similarity: float = Field(default=0.92, ge=0.0, le=1.0)
     """A new memory this close to an existing one of the same user replaces it."""
     max_memories_per_user: int = Field(default=500, ge=1, le=100_000)

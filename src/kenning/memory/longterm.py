@@ -184,14 +184,18 @@ class MemoryRepository:
         ranked = sorted(zip(memories, scores.tolist(), strict=True), key=lambda p: -p[1])
         return [(m, float(s)) for m, s in ranked]
 
-    def recall(self, tenant: str, username: str, question: str) -> list[Recalled]:
-        """The user's memories most relevant to ``question``, best first."""
+    def recall(
+        self, tenant: str, username: str, question: str, *, min_similarity: float | None = None
+    ) -> list[Recalled]:
+        """The user's memories most relevant to ``question``, best first, at most
+        ``recall_k``, none below ``min_similarity`` (default ``recall_min_similarity``)."""
         k = self.settings.recall_k
         if k == 0:
             return []
+        floor = self.settings.recall_min_similarity if min_similarity is None else min_similarity
         vector = _unit(self.embedder.embed([question])[0])
         scored = self._scored(tenant, username, vector)
-        return [Recalled(m, s) for m, s in scored[:k] if s >= self.settings.recall_min_similarity]
+        return [Recalled(m, s) for m, s in scored[:k] if s >= floor]
 
     def list_for(self, tenant: str, username: str) -> list[Memory]:
         rows = self.db.fetchall(

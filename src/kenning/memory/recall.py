@@ -30,8 +30,9 @@ from kenning.settings import MemorySettings
 logger = logging.getLogger(__name__)
 
 _ABOUT_SELF = re.compile(r"\b(?:i|i'm|im|i've|my|me|mine|we|our|prefer|call me)\b", re.IGNORECASE)
-"""Extraction only runs on messages that talk about the speaker: most questions do not,
-and each extraction is an LLM call."""
+"""A message in the first person. Extraction only runs on these (most questions do not
+talk about the speaker, and each extraction is an LLM call); recall takes the user's best
+memories for them even when the cosine is low."""
 
 
 def acknowledgement(memory: Memory) -> str:
@@ -79,14 +80,22 @@ class ConversationMemory:
             and history.summarised_turns != conversation.summary_turns
         ):
             self.conversations.save_summary(conversation, history.summary, history.summarised_turns)
-        recalled = self._memories(tenant, username, rewrite.query)
+        personal = any(_ABOUT_SELF.search(t) for t in (question, rewrite.query))
+        recalled = self._memories(tenant, username, rewrite.query, personal=personal)
         search_query = rewrite.query if rewrite.method is not RewriteMethod.NONE else None
         return Recall(search_query, history, recalled), rewrite
 
-    def _memories(self, tenant: str, username: str, query: str) -> tuple[str, ...]:
+    def _memories(
+        self, tenant: str, username: str, query: str, *, personal: bool
+    ) -> tuple[str, ...]:
         if not self.settings.long_term or self.settings.memory_budget_tokens == 0:
             return ()
-        recalled = self.memories.recall(tenant, username, query)
+        recalled = self.memories.recall(
+            tenant,
+            username,
+            query,
+            min_similarity=self.settings.recall_min_similarity_personal if personal else None,
+        )
         kept: list[str] = []
         used = 0
         for item in recalled:
