@@ -104,9 +104,7 @@ def role_player(request: dict[str, Any]) -> str:
 def llm_service(tmp_path: Path, openai_server: FakeOpenAIServer) -> Iterator[Service]:
     openai_server.responder = role_player
     settings = make_settings(tmp_path / "data").model_copy(
-        update={
-            "llm": LLMSettings(base_url=openai_server.url, read_timeout_s=5.0, max_retries=0)
-        }
+        update={"llm": LLMSettings(base_url=openai_server.url, read_timeout_s=5.0, max_retries=0)}
     )
     with running_service(settings) as svc:
         job = svc.upload("ed", {"handbook.md": HANDBOOK})
@@ -222,10 +220,8 @@ def test_the_llm_extracts_facts_the_user_states(
     found = memories(llm_service, "ada")
     assert [(m["text"], m["source"]) for m in found] == [("The user is a contractor.", "extracted")]
     chat(llm_service, "ada", "How many vacation days are there?")  # nothing about the user
-    extractions = [
-        r for r in openai_server.requests if r.body["messages"][0]["content"] == EXTRACT_SYSTEM_PROMPT
-    ]
-    assert len(extractions) == 1  # no LLM call for messages that say nothing about the speaker
+    systems = [r.body["messages"][0]["content"] for r in openai_server.requests]
+    assert systems.count(EXTRACT_SYSTEM_PROMPT) == 1  # none for a message not about the user
 
 
 def test_a_failing_extraction_does_not_break_the_answer(
