@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from kenning.errors import RemoteModelError
-from kenning.generation.base import LLM, ChatMessage
+from kenning.generation.base import LLM, ChatMessage, Usage
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class History:
     recent: tuple[Turn, ...] = ()
     summarised_turns: int = 0
     """How many older turns ``summary`` covers."""
+    usage: Usage | None = None
+    """Tokens the LLM spent summarising (None: no LLM call, e.g. the summary was cached)."""
 
     @property
     def empty(self) -> bool:
@@ -65,6 +67,8 @@ class Recall:
     search_query: str | None = None
     history: History | None = None
     memories: tuple[str, ...] = ()
+    usage: Mapping[str, int] = field(default_factory=dict)
+    """LLM tokens memory spent on this question (rewrite, summary): part of its cost."""
 
 
 def _first_sentence(text: str) -> str:
@@ -135,25 +139,32 @@ class HistoryFitter:
             return History()
         split = max(0, len(turns) - self.recent_turns)
         older, recent = turns[:split], list(turns[split:])
-        summary = ""
+        summary, usage = "", None
         if older:
-            summary = cached[0] if cached[1] == len(older) and cached[0] else self.summarise(older)
+            if cached[1] == len(older) and cached[0]:
+                summary = cached[0]
+            else:
+                summary, usage = self.summarise_counted(older)
         room = self.budget - (self.count([summary])[0] if summary else 0)
         while recent and self._cost(recent) > room:
             recent.pop(0)  # the oldest verbatim turn goes first
-        return History(summary, tuple(recent), len(older))
+        return History(summary, tuple(recent), len(older), usage)
 
     def _cost(self, turns: Sequence[Turn]) -> int:
         return sum(self.count([f"User: {t.question}\nAssistant: {t.answer}" for t in turns]))
 
     def summarise(self, turns: Sequence[Turn]) -> str:
-        if self.llm is not None:
-            text = self._with_llm(self.llm, turns)
-            if text:
-                return text
-        return extractive_summary(turns, self.count, self.summary_max)
+        return self.summarise_counted(turns)[0]
 
-    def _with_llm(self, llm: LLM, turns: Sequence[Turn]) -> str | None:
+    def summarise_counted(self, turns: Sequence[Turn]) -> tuple[str, Usage | None]:
+        """The summary, and the tokens the LLM spent on it (None: extractive)."""
+        if self.llm is not None:
+            text, usage = self._with_llm(self.llm, turns)
+            if text:
+                return text, usage
+        return extractive_summary(turns, self.count, self.summary_max), None
+
+    def _with_llm(self, llm: LLM, turns: Sequence[Turn]) -> tuple[str | None, Usage | None]:
         try:
             completion = llm.complete(
                 _summary_messages(turns), max_tokens=self.summary_max, temperature=0.0
@@ -162,12 +173,12 @@ class HistoryFitter:
             logger.warning(
                 "conversation summary by the LLM failed, summarising extractively: %s", exc
             )
-            return None
+            return None, None
         text = " ".join(completion.text.split())
         if not text:
-            return None
+            return None, completion.usage
         # the LLM's tokens are not ours: cut to our budget, whole sentences when possible
         while text and self.count([text])[0] > self.summary_max:
             cut = text.rsplit(". ", 1)[0] if ". " in text else " ".join(text.split()[:-8])
             text = cut if cut != text else ""
-        return text or None
+        return text or None, completion.usage

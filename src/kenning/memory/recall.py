@@ -20,6 +20,7 @@ import logging
 import re
 
 from kenning.errors import KenningError
+from kenning.generation.base import Usage
 from kenning.memory.conversations import Conversation, ConversationRepository
 from kenning.memory.extract import MemoryExtractor
 from kenning.memory.history import HistoryFitter, Recall
@@ -33,6 +34,16 @@ _ABOUT_SELF = re.compile(r"\b(?:i|i'm|im|i've|my|me|mine|we|our|prefer|call me)\
 """A message in the first person. Extraction only runs on these (most questions do not
 talk about the speaker, and each extraction is an LLM call); recall takes the user's best
 memories for them even when the cosine is low."""
+
+
+def _spent(*usages: Usage | None) -> dict[str, int]:
+    counted = [u for u in usages if u is not None]
+    if not counted:
+        return {}
+    return {
+        "prompt_tokens": sum(u.prompt_tokens for u in counted),
+        "completion_tokens": sum(u.completion_tokens for u in counted),
+    }
 
 
 def acknowledgement(memory: Memory) -> str:
@@ -83,7 +94,8 @@ class ConversationMemory:
         personal = any(_ABOUT_SELF.search(t) for t in (question, rewrite.query))
         recalled = self._memories(tenant, username, rewrite.query, personal=personal)
         search_query = rewrite.query if rewrite.method is not RewriteMethod.NONE else None
-        return Recall(search_query, history, recalled), rewrite
+        usage = _spent(rewrite.usage, history.usage)
+        return Recall(search_query, history, recalled, usage), rewrite
 
     def _memories(
         self, tenant: str, username: str, query: str, *, personal: bool

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kenning.errors import RemoteModelError
-from kenning.generation.base import LLM, ChatMessage
+from kenning.generation.base import LLM, ChatMessage, Usage
 from kenning.memory.history import Turn
 
 logger = logging.getLogger(__name__)
@@ -268,6 +268,8 @@ class Rewrite:
     method: RewriteMethod
     fallback: str | None = None
     """Why the LLM's rewrite was not used (an error, a timeout, an invalid output)."""
+    usage: Usage | None = None
+    """Tokens the LLM spent on it, used or not (None: no LLM answer)."""
 
     @property
     def rewritten(self) -> bool:
@@ -408,32 +410,33 @@ class QueryRewriter:
         if not self.enabled or not history:
             return Rewrite(question, RewriteMethod.NONE)
         fallback: str | None = None
+        usage: Usage | None = None
         if self.llm is not None:
-            query, fallback = self._with_llm(self.llm, question, history)
+            query, fallback, usage = self._with_llm(self.llm, question, history)
             if query is not None:
                 method = RewriteMethod.NONE if _same(query, question) else RewriteMethod.LLM
-                return Rewrite(query, method)
+                return Rewrite(query, method, usage=usage)
         if not is_follow_up(question):
-            return Rewrite(question, RewriteMethod.NONE, fallback)
+            return Rewrite(question, RewriteMethod.NONE, fallback, usage)
         previous = history[-1].search_query or history[-1].question
         rewritten = rule_rewrite(question, previous)
-        return Rewrite(rewritten or question, RewriteMethod.RULES, fallback)
+        return Rewrite(rewritten or question, RewriteMethod.RULES, fallback, usage)
 
     def _with_llm(
         self, llm: LLM, question: str, history: Sequence[Turn]
-    ) -> tuple[str | None, str | None]:
+    ) -> tuple[str | None, str | None, Usage | None]:
         try:
             completion = llm.complete(
                 rewrite_messages(question, history), max_tokens=self.max_tokens, temperature=0.0
             )
         except RemoteModelError as exc:
             logger.warning("query rewrite by the LLM failed, using the rules: %s", exc)
-            return None, f"llm error: {str(exc)[:120]}"
+            return None, f"llm error: {str(exc)[:120]}", None
         query = clean_llm_query(completion.text)
         if query is None:
             logger.warning("the LLM's rewrite was not a query, using the rules")
-            return None, "llm output was not a query"
-        return query, None
+            return None, "llm output was not a query", completion.usage
+        return query, None, completion.usage
 
 
 def _same(a: str, b: str) -> bool:

@@ -192,6 +192,7 @@ class Assistant:
             passages,
             evidence,
             timings,
+            usage=dict(recall.usage),
             search_query=recall.search_query,
             history=recall.history,
             memories=recall.memories,
@@ -240,6 +241,7 @@ class Assistant:
                 sources=tuple(draft.passages[:3]),
                 evidence=draft.evidence,
                 timings=draft.timings,
+                usage=draft.usage,
                 search_query=draft.search_query,
                 memories=draft.memories,
             ),
@@ -299,9 +301,10 @@ class Assistant:
             raise
         draft.timings["generate"] = time.perf_counter() - started
         if usage is not None:
-            draft.usage = {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
+            draft.usage = {  # on top of what memory spent on this question (a rewrite)
+                "prompt_tokens": draft.usage.get("prompt_tokens", 0) + usage.prompt_tokens,
+                "completion_tokens": draft.usage.get("completion_tokens", 0)
+                + usage.completion_tokens,
             }
             span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens)
             span.set_attribute("gen_ai.usage.output_tokens", usage.completion_tokens)
