@@ -91,7 +91,8 @@ def role_player(request: dict[str, Any]) -> str:
     system = request["messages"][0]["content"]
     user = request["messages"][-1]["content"]
     if system == REWRITE_SYSTEM_PROMPT:
-        return LLM_REWRITE if "contractors" in user else "standalone question"
+        latest = user[user.index("<latest>") + 8 : user.index("</latest>")]
+        return LLM_REWRITE if "contractors" in latest else latest
     if system == EXTRACT_SYSTEM_PROMPT:
         found = ["The user is a contractor."] if "contractor" in user.lower() else []
         return json.dumps({"memories": found})
@@ -165,6 +166,31 @@ def test_the_rewrite_falls_back_to_the_rules_when_the_llm_fails(
     follow = chat(llm_service, "ada", "and for contractors?", first["conversation_id"])
     assert follow["search_query"] not in (None, LLM_REWRITE)
     assert "parental" in follow["search_query"]
+
+
+def test_a_long_conversation_is_summarised_into_the_prompt(
+    llm_service: Service, openai_server: FakeOpenAIServer
+) -> None:
+    svc = llm_service
+    conv = None
+    questions = [f"How many vacation days do employees get (take {i})?" for i in range(7)]
+    for question in questions:
+        conv = chat(svc, "ada", question, conv)["conversation_id"]
+    prompt = answer_requests(openai_server)[-1].body["messages"][1]["content"]
+    block = prompt[prompt.index("<conversation>") : prompt.index("</conversation>")]
+    assert "<summary>A summary.</summary>" in block
+    recent = [q for q in questions[:-1] if f"User: {q}" in block]
+    assert recent == questions[2:6]  # the last four earlier turns verbatim, the rest summarised
+    stored = svc.comps.db.fetchone(
+        "SELECT summary, summary_turns FROM conversations WHERE id = ?", (conv,)
+    )
+    assert stored == ("A summary.", 2)
+    summaries = [
+        r
+        for r in openai_server.requests
+        if r.body["messages"][0]["content"].startswith("You summarise")
+    ]
+    assert len(summaries) == 2  # once per turn that aged out, not once per question
 
 
 # -- long-term memory -----------------------------------------------------------------------
