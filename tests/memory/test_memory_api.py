@@ -344,3 +344,32 @@ def test_an_injected_memory_stays_inside_its_data_block(
     assert user.index("PWNED") < user.index("</memories>") < user.index("<sources>")
     assert answer["search_query"] is None  # memories never steer retrieval
     assert all(c["passage"]["title"] == "Employee handbook" for c in answer["citations"])
+
+
+# -- the OpenAI-compatible endpoint ---------------------------------------------------------
+
+
+def test_openai_messages_are_the_conversation(handbook_service: Service) -> None:
+    svc = handbook_service
+    response = svc.client.post(
+        "/v1/chat/completions",
+        headers=svc.auth("ada"),
+        json={
+            "model": "kenning",
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": FIRST},
+                {"role": "assistant", "content": "Employees get 16 weeks [1]."},
+                {"role": "user", "content": "and for contractors?"},
+            ],
+        },
+    )
+    assert response.status_code == 200, response.text
+    text = response.json()["choices"][0]["message"]["content"]
+    assert "2 weeks of unpaid leave" in text
+    row = svc.comps.db.fetchone(
+        "SELECT search_query FROM answers WHERE id = ?",
+        (response.json()["kenning"]["answer_id"],),
+    )
+    assert row is not None
+    assert "parental" in row[0]

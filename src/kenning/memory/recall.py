@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 
 from kenning.errors import KenningError
 from kenning.generation.base import Usage
 from kenning.memory.conversations import Conversation, ConversationRepository
 from kenning.memory.extract import MemoryExtractor
-from kenning.memory.history import HistoryFitter, Recall
+from kenning.memory.history import HistoryFitter, Recall, Turn
 from kenning.memory.longterm import Memory, MemoryRepository, MemorySource, explicit_memory
 from kenning.memory.rewrite import QueryRewriter, Rewrite, RewriteMethod
 from kenning.settings import MemorySettings
@@ -80,17 +81,29 @@ class ConversationMemory:
         self, tenant: str, username: str, conversation: Conversation | None, question: str
     ) -> tuple[Recall, Rewrite]:
         turns = self.conversations.turns(conversation) if conversation else []
-        rewrite = self.rewriter.rewrite(question, turns)
-        history = self.fitter.fit(
-            turns,
-            cached=(conversation.summary, conversation.summary_turns) if conversation else ("", 0),
-        )
+        cached = (conversation.summary, conversation.summary_turns) if conversation else ("", 0)
+        recall, rewrite = self.recall_turns(tenant, username, turns, question, cached)
+        history = recall.history
         if (
-            conversation is not None
+            history is not None
+            and conversation is not None
             and history.summarised_turns
             and history.summarised_turns != conversation.summary_turns
         ):
             self.conversations.save_summary(conversation, history.summary, history.summarised_turns)
+        return recall, rewrite
+
+    def recall_turns(
+        self,
+        tenant: str,
+        username: str,
+        turns: Sequence[Turn],
+        question: str,
+        cached: tuple[str, int] = ("", 0),
+    ) -> tuple[Recall, Rewrite]:
+        """``recall`` for turns the client sent itself (the OpenAI-compatible endpoint)."""
+        rewrite = self.rewriter.rewrite(question, turns)
+        history = self.fitter.fit(turns, cached=cached)
         personal = any(_ABOUT_SELF.search(t) for t in (question, rewrite.query))
         recalled = self._memories(tenant, username, rewrite.query, personal=personal)
         search_query = rewrite.query if rewrite.method is not RewriteMethod.NONE else None

@@ -68,10 +68,10 @@ def chat(
     remembered = memory.remember(tenant, username, body.question)
     if remembered is not None:
         return _acknowledge(comps, conv, body, remembered)
+    started = time.perf_counter()  # the rewrite is part of the answer's latency
     recall, _ = memory.recall(tenant, username, conv, body.question)
     background.add_task(memory.learn, tenant, username, body.question)
     flt = body.filter.to_filter() if body.filter else None
-    started = time.perf_counter()
     if not body.stream:
         answer = comps.assistant.ask(
             body.question, principal=caller.principal, filter=flt, recall=recall
