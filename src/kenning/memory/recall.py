@@ -27,6 +27,7 @@ from kenning.memory.extract import MemoryExtractor
 from kenning.memory.history import HistoryFitter, Recall, Turn
 from kenning.memory.longterm import Memory, MemoryRepository, MemorySource, explicit_memory
 from kenning.memory.rewrite import QueryRewriter, Rewrite, RewriteMethod
+from kenning.observability import tracing
 from kenning.settings import MemorySettings
 
 logger = logging.getLogger(__name__)
@@ -102,10 +103,14 @@ class ConversationMemory:
         cached: tuple[str, int] = ("", 0),
     ) -> tuple[Recall, Rewrite]:
         """``recall`` for turns the client sent itself (the OpenAI-compatible endpoint)."""
-        rewrite = self.rewriter.rewrite(question, turns)
-        history = self.fitter.fit(turns, cached=cached)
-        personal = any(_ABOUT_SELF.search(t) for t in (question, rewrite.query))
-        recalled = self._memories(tenant, username, rewrite.query, personal=personal)
+        with tracing.stage("memory", {"kenning.turns": len(turns)}) as span:
+            rewrite = self.rewriter.rewrite(question, turns)
+            history = self.fitter.fit(turns, cached=cached)
+            personal = any(_ABOUT_SELF.search(t) for t in (question, rewrite.query))
+            recalled = self._memories(tenant, username, rewrite.query, personal=personal)
+            span.set_attribute("kenning.rewrite", rewrite.method.value)
+            span.set_attribute("kenning.summarised_turns", history.summarised_turns)
+            span.set_attribute("kenning.memories", len(recalled))
         search_query = rewrite.query if rewrite.method is not RewriteMethod.NONE else None
         usage = _spent(rewrite.usage, history.usage)
         return Recall(search_query, history, recalled, usage), rewrite

@@ -12,7 +12,7 @@ LLM (when one is configured and ``memory.rewrite_with_llm``)
 Rules (deterministic, documented in docs/memory.md)
     1. A message is a *follow-up* when it opens with a continuation ("and", "what about",
        "how about", "also", "same for", ...), or uses a pronoun that points back ("it",
-       "they", "that", ...) while naming at most three content words itself, or names at
+       "they", "that", ...) while naming at most five content words itself, or names at
        most two content words at all ("contractors?").
     2. A follow-up becomes: its own words (continuation and pointing pronouns removed)
        followed by the salient terms of the previous standalone query (the previous
@@ -37,6 +37,12 @@ from kenning.memory.history import Turn
 logger = logging.getLogger(__name__)
 
 _MAX_CARRIED = 10
+_POINTING_MAX_OWN = 5
+"""A message with a pointing pronoun and at most this many content words of its own is a
+follow-up. On COVID-QA (bench/followup_rewrite.py) 3 caught 53 % of pronoun follow-ups,
+5 catches 86 %, while standalone questions flagged rise from 3.9 % to 5.4 % (a flagged
+standalone question only gains the previous question's terms, same topic: no hit@5 loss
+measured)."""
 _MAX_WORDS = 40
 _LAST_ANSWER_CHARS = 400
 
@@ -307,7 +313,7 @@ def is_follow_up(question: str) -> bool:
     own = content_words(question)
     if _lead(question) is not None:
         return True
-    if _points_back(words) and len(own) <= 3:
+    if _points_back(words) and len(own) <= _POINTING_MAX_OWN:
         return True
     return len(own) <= 2 and words[0] not in _QUESTION_START
 
