@@ -20,7 +20,7 @@ from kenning.generation.prompts import CONTEXT_RULE, SYSTEM_PROMPT
 from kenning.memory.extract import EXTRACT_SYSTEM_PROMPT
 from kenning.memory.rewrite import REWRITE_SYSTEM_PROMPT
 from kenning.settings import LLMSettings
-from tests.api.conftest import Service, make_settings, running_service
+from tests.api.conftest import PASSWORD, Service, login, make_settings, running_service
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply, Status
 
 HANDBOOK = b"""# Employee handbook
@@ -250,6 +250,18 @@ def test_the_llm_extracts_facts_the_user_states(
     assert systems.count(EXTRACT_SYSTEM_PROMPT) == 1  # none for a message not about the user
 
 
+def test_extraction_also_follows_a_streamed_answer(llm_service: Service) -> None:
+    svc = llm_service
+    with svc.client.stream(
+        "POST",
+        "/v1/chat",
+        headers=svc.auth("ada"),
+        json={"question": "I'm a contractor; how much parental leave can I take?", "stream": True},
+    ) as response:
+        assert "event: answer" in "".join(response.iter_text())
+    assert [m["source"] for m in memories(svc, "ada")] == ["extracted"]
+
+
 def test_a_failing_extraction_does_not_break_the_answer(
     llm_service: Service, openai_server: FakeOpenAIServer
 ) -> None:
@@ -373,3 +385,26 @@ def test_openai_messages_are_the_conversation(handbook_service: Service) -> None
     )
     assert row is not None
     assert "parental" in row[0]
+
+
+def test_a_deleted_user_leaves_no_memories_to_a_new_account_of_the_same_name(
+    service: Service,
+) -> None:
+    svc = service
+    add(svc, "val", "I am on parental leave until May")
+    assert svc.client.delete("/v1/users/val", headers=svc.auth("ada")).status_code == 204
+    assert stored_rows(svc, "acme", "val") == 0
+    created = svc.client.post(
+        "/v1/users",
+        headers=svc.auth("ada"),
+        json={"username": "val", "password": PASSWORD, "role": "viewer"},
+    )
+    assert created.status_code == 201, created.text
+    token = login(svc.client, "acme", "val")
+    found = svc.client.get("/v1/memories", headers={"Authorization": f"Bearer {token}"})
+    assert found.json() == []
+
+
+def test_control_characters_are_not_stored(service: Service) -> None:
+    made = add(service, "ada", "I work\x00 in the\x07 Lyon office")
+    assert made["text"] == "I work in the Lyon office"

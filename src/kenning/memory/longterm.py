@@ -115,7 +115,7 @@ class MemoryRepository:
 
     def add(self, tenant: str, username: str, text: str, source: MemorySource) -> Memory:
         """Keep ``text`` for the user; a near-duplicate of an existing memory replaces it."""
-        text = " ".join(text.split())
+        text = " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
         if not text:
             raise InvalidInputError("a memory needs some text")
         if len(text) > self.settings.max_memory_chars:
