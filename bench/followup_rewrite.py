@@ -25,6 +25,7 @@ couple of minutes (cached under bench/.cache afterwards). Not run in CI.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import time
@@ -55,7 +56,7 @@ def follow_ups(first: str, second: str) -> dict[str, str] | None:
     tokens = WORD.findall(second)
     marked = [t.lower().strip("'-") in shared for t in tokens]
     at = [i for i, m in enumerate(marked) if m]
-    for a, b in zip(at, at[1:], strict=False):  # "SARS and MERS" is one antecedent
+    for a, b in itertools.pairwise(at):  # "SARS and MERS" is one antecedent
         if all(tokens[j].lower() in STOPWORDS for j in range(a + 1, b)):
             marked[a:b] = [True] * (b - a)
     pronoun: list[str] = []
@@ -80,7 +81,7 @@ def pairs(questions: list[SquadQuestion], limit: int) -> list[tuple[SquadQuestio
     found = []
     for article in sorted(by_article):
         items = by_article[article]
-        for first, second in zip(items, items[1:], strict=False):
+        for first, second in itertools.pairwise(items):
             if follow_ups(first.question, second.question) is not None:
                 found.append((first, second))
     step = max(1, len(found) // limit) if limit else 1
@@ -142,7 +143,9 @@ def _rate(values: list[bool]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
-def summarise(rows: list[dict[str, Any]], index_s: float, eval_s: float, llm: bool) -> dict[str, Any]:
+def summarise(
+    rows: list[dict[str, Any]], index_s: float, eval_s: float, llm: bool
+) -> dict[str, Any]:
     styles = {}
     for style in ("pronoun", "ellipsis"):
         styles[style] = {
@@ -180,15 +183,19 @@ def write(result: dict[str, Any], rows: list[dict[str, Any]], out: Path) -> None
         "| follow-up style | hit@5 as typed | hit@5 rewritten | detected as follow-up |",
         "|---|---|---|---|",
     ]
-    for style, label in (("pronoun", "pronoun (\"... of it?\")"), ("ellipsis", "ellipsis (\"and X?\")")):
+    for style, label in (
+        ("pronoun", 'pronoun ("... of it?")'),
+        ("ellipsis", 'ellipsis ("and X?")'),
+    ):
         v = s[style]
         lines.append(
             f"| {label} | {v['hit@5_without_rewriting']} | {v['hit@5_with_rewriting']} |"
             f" {v['detected_as_follow_up']} |"
         )
     st = result["standalone"]
+    ceiling = result["hit@5_original_second_question"]
     lines += [
-        f"| ceiling: the original second question | {result['hit@5_original_second_question']} | | |",
+        f"| ceiling: the original second question | {ceiling} | | |",
         "",
         f"Standalone second questions given to the rewriter with the same history: "
         f"{st['rewritten_share']} rewritten, hit@5 {st['hit@5_after_rewriter']} "
