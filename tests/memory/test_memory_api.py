@@ -1,6 +1,8 @@
 """Conversation and long-term memory through the real API: follow-ups, "remember that",
-extraction, isolation across users and tenants (SQLite and PostgreSQL), deletion, and
-memories carrying injected instructions.
+extraction, isolation across users and tenants, deletion, and memories carrying injected
+instructions. Tests marked ``databases("sqlite", "postgres")`` run on both service
+databases (tests/api/conftest.py): isolation, deletion, the recorded search query, the
+cached summary and the remember-that round trip.
 
 With an LLM, the LLM is a real OpenAI-protocol server on loopback (``tests/fakes``) whose
 responder plays each role by the system prompt it receives: rewriter, extractor,
@@ -125,6 +127,7 @@ def answer_requests(server: FakeOpenAIServer) -> list[RecordedRequest]:
 # -- follow-ups -----------------------------------------------------------------------------
 
 
+@pytest.mark.databases("sqlite", "postgres")
 def test_a_follow_up_is_rewritten_by_the_rules_and_recorded(handbook_service: Service) -> None:
     svc = handbook_service
     first = chat(svc, "ada", FIRST)
@@ -168,6 +171,7 @@ def test_the_rewrite_falls_back_to_the_rules_when_the_llm_fails(
     assert "parental" in follow["search_query"]
 
 
+@pytest.mark.databases("sqlite", "postgres")
 def test_a_long_conversation_is_summarised_into_the_prompt(
     llm_service: Service, openai_server: FakeOpenAIServer
 ) -> None:
@@ -196,6 +200,7 @@ def test_a_long_conversation_is_summarised_into_the_prompt(
 # -- long-term memory -----------------------------------------------------------------------
 
 
+@pytest.mark.databases("sqlite", "postgres")
 def test_remember_that_round_trip_across_two_conversations(
     llm_service: Service, openai_server: FakeOpenAIServer
 ) -> None:
