@@ -142,6 +142,10 @@ def test_a_follow_up_is_rewritten_by_the_rules_and_recorded(handbook_service: Se
         "SELECT search_query FROM answers WHERE id = ?", (follow["answer_id"],)
     )
     assert stored == (query,)
+    shown = svc.client.get(
+        f"/v1/conversations/{first['conversation_id']}", headers=svc.auth("ada")
+    ).json()["messages"]
+    assert [m["search_query"] for m in shown] == [None, None, None, query]
     alone = chat(svc, "ada", "and for contractors?")  # a new conversation: nothing to lean on
     assert alone["search_query"] is None
 

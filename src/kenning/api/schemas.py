@@ -361,6 +361,8 @@ class MessageOut(BaseModel):
     content: str
     answer_id: str | None
     created_at: float
+    search_query: str | None = None
+    """On an answer to a rewritten follow-up: what retrieval searched for."""
 
 
 class ConversationDetail(ConversationOut):

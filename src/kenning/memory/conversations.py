@@ -41,6 +41,8 @@ class Message:
     content: str
     answer_id: str | None
     created_at: float
+    search_query: str | None = None
+    """On an answer: what retrieval searched for when the question was rewritten."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +107,9 @@ class ConversationRepository:
 
     def messages(self, conversation: Conversation) -> list[Message]:
         rows = self.db.fetchall(
-            "SELECT role, content, answer_id, created_at FROM messages"
-            " WHERE conversation_id = ? ORDER BY id",
+            "SELECT m.role, m.content, m.answer_id, m.created_at, a.search_query"
+            " FROM messages m LEFT JOIN answers a ON a.id = m.answer_id"
+            " WHERE m.conversation_id = ? ORDER BY m.id",
             (conversation.id,),
         )
         return [Message(*r) for r in rows]

@@ -246,6 +246,7 @@ function pastAnswer(message) {
     "article",
     { class: "msg assistant", "aria-label": "Answer" },
     h("p", { class: "answer-text" }, message.content),
+    message.search_query ? h("p", { class: "hint searched" }, `Searched for: ${message.search_query}`) : null,
     message.answer_id ? feedback(message.answer_id) : null,
   );
 }
