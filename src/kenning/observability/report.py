@@ -165,7 +165,6 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 # -- rendering ---------------------------------------------------------------------------
 
-
 def _fmt(value: float | None, fmt: str) -> str:
     return "–" if value is None else fmt.format(value)
 
