@@ -30,7 +30,7 @@ def repo(db: SqlDatabase, embedder: LocalEmbedder) -> MemoryRepository:
         ("please remember: my team is Platform", "My team is Platform"),
         ("Keep in mind that I prefer short answers", "I prefer short answers"),
         ("Don't forget I am a contractor!", "I am a contractor"),
-        ("note that our fiscal year starts in April", "Our fiscal year starts in April"),
+        ("do not forget that our fiscal year starts in April", "Our fiscal year starts in April"),
         ("REMEMBER THAT I speak German", "I speak German"),
     ],
 )
@@ -47,6 +47,7 @@ def test_explicit_phrasings_are_recognised(message: str, fact: str) -> None:
         "How do I remember my password?",
         "What did the memo say about remembering passwords",
         "remember",
+        "Note that I can't log in to the VPN",
     ],
 )
 def test_questions_are_not_instructions_to_remember(message: str) -> None:

@@ -56,7 +56,7 @@ class Recalled:
 
 _EXPLICIT = re.compile(
     r"^\s*(?:please\s+|kenning,?\s+)?"
-    r"(?:remember|memori[sz]e|keep in mind|don'?t forget|do not forget|note)"
+    r"(?:remember|memori[sz]e|keep in mind|don'?t forget|do not forget)"
     r"(?:\s+(?:that|this))?\s*[:,-]?\s+(?P<fact>.+?)\s*$",
     re.IGNORECASE | re.DOTALL,
 )
@@ -65,7 +65,8 @@ _NOT_A_FACT = re.compile(r"^(?:when|what|who|how|why|if|whether)\b", re.IGNORECA
 
 def explicit_memory(message: str) -> str | None:
     """The fact in "remember that ...", "please remember: ...", "keep in mind ...",
-    "don't forget ...", "note that ..."; None for anything else.
+    "don't forget ..."; None for anything else. Not "note that ...": support messages
+    start that way ("note that I can't log in") and must be answered, not filed.
 
     Questions are not instructions to remember ("remember when we talked about X?",
     "note that down?"): a message ending in "?" or whose remainder starts with a question
