@@ -155,7 +155,8 @@ class MemorySettings(BaseModel):
     rewrite_with_llm: bool = True
     """Use the configured LLM for rewriting (deterministic method without one, or on error)."""
     llm_timeout_s: float = Field(default=10.0, gt=0, le=120)
-    """Longest wait for the LLM's rewrite, summary or extraction; then the fallback runs."""
+    """Longest wait for a byte of the LLM's rewrite, summary or extraction (connecting
+    included, one attempt, no retries); then the fallback runs."""
     rewrite_max_tokens: int = Field(default=64, ge=8, le=512)
     recent_turns: int = Field(default=4, ge=0, le=50)
     """Question/answer pairs of the conversation kept verbatim in the prompt."""

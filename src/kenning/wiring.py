@@ -199,12 +199,13 @@ class Components:
             return None
         from kenning.generation.openai_chat import OpenAIChat
 
-        timeout = self.settings.memory.llm_timeout_s
-        return OpenAIChat(
-            self.settings.llm.model_copy(
-                update={"read_timeout_s": timeout, "connect_timeout_s": timeout, "max_retries": 0}
-            )
-        )
+        llm, timeout = self.settings.llm, self.settings.memory.llm_timeout_s
+        bounded = {
+            "read_timeout_s": min(llm.read_timeout_s, timeout),
+            "connect_timeout_s": min(llm.connect_timeout_s, timeout),
+            "max_retries": 0,
+        }
+        return OpenAIChat(llm.model_copy(update=bounded))
 
     @cached_property
     def memories(self) -> MemoryRepository:
