@@ -21,9 +21,9 @@ import pytest
 from kenning.generation.prompts import CONTEXT_RULE, SYSTEM_PROMPT
 from kenning.memory.extract import EXTRACT_SYSTEM_PROMPT
 from kenning.memory.rewrite import REWRITE_SYSTEM_PROMPT
-from kenning.settings import LLMSettings
+from kenning.settings import LLMSettings, MemorySettings
 from tests.api.conftest import PASSWORD, Service, login, make_settings, running_service
-from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply, Status
+from tests.fakes.openai_server import FakeOpenAIServer, Hang, RecordedRequest, Reply, Status
 
 HANDBOOK = b"""# Employee handbook
 
@@ -199,6 +199,28 @@ def test_a_long_conversation_is_summarised_into_the_prompt(
         if r.body["messages"][0]["content"].startswith("You summarise")
     ]
     assert len(summaries) == 2  # once per turn that aged out, not once per question
+
+
+def test_a_stalled_rewrite_gives_up_at_the_memory_timeout(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """The answering LLM may wait 5 s; memory's calls give up after 0.5 s and use the
+    rules (the stalled call would have answered with the LLM's rewrite after 2 s)."""
+    openai_server.responder = role_player
+    settings = make_settings(tmp_path / "data").model_copy(
+        update={
+            "llm": LLMSettings(base_url=openai_server.url, read_timeout_s=5.0, max_retries=0),
+            "memory": MemorySettings(llm_timeout_s=0.5),
+        }
+    )
+    with running_service(settings) as svc:
+        assert svc.upload("ed", {"handbook.md": HANDBOOK})["status"] == "done"
+        first = chat(svc, "ada", FIRST)
+        openai_server.enqueue(Hang(2))
+        follow = chat(svc, "ada", "and for contractors?", first["conversation_id"])
+    assert follow["search_query"] not in (None, LLM_REWRITE)
+    assert "parental" in follow["search_query"]
+    assert follow["mode"] == "llm"  # the answer itself still came from the LLM
 
 
 # -- long-term memory -----------------------------------------------------------------------
