@@ -147,13 +147,26 @@ class AnswerSettings(BaseModel):
     """Tokens reserved for instructions and question when fitting sources into the window."""
 
 
+class RewritePolicy(StrEnum):
+    """How a message in a conversation becomes the query retrieval runs (docs/memory.md)."""
+
+    LLM = "llm"
+    """The LLM rewrites every message that has history (the rules when it fails or when
+    no LLM is configured)."""
+    LLM_FOR_FOLLOW_UPS = "llm_for_follow_ups"
+    """The LLM only for messages the rules call follow-ups: one call less per standalone
+    question, but follow-ups the rules miss stay unresolved."""
+    RULES = "rules"
+    """The deterministic rules only."""
+    OFF = "off"
+    """Search every message as typed."""
+
+
 class MemorySettings(BaseModel):
     """Conversation memory and long-term user memory (docs/memory.md)."""
 
-    rewrite: bool = True
-    """Rewrite a follow-up ("and for contractors?") into a standalone search query."""
-    rewrite_with_llm: bool = True
-    """Use the configured LLM for rewriting (deterministic method without one, or on error)."""
+    rewrite: RewritePolicy = RewritePolicy.LLM
+    """Rewriting a follow-up ("and for contractors?") into a standalone search query."""
     llm_timeout_s: float = Field(default=10.0, gt=0, le=120)
     """Longest wait for a byte of the LLM's rewrite, summary or extraction (connecting
     included, one attempt, no retries); then the fallback runs."""

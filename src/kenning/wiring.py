@@ -218,11 +218,7 @@ class Components:
         return ConversationMemory(
             self.conversations,
             self.memories,
-            QueryRewriter(
-                llm if m.rewrite_with_llm else None,
-                enabled=m.rewrite,
-                max_tokens=m.rewrite_max_tokens,
-            ),
+            QueryRewriter(llm, policy=m.rewrite, max_tokens=m.rewrite_max_tokens),
             HistoryFitter(
                 self.sentence_embedder.count_tokens,
                 llm,

@@ -17,7 +17,7 @@ from kenning.memory.rewrite import (
     is_follow_up,
     rule_rewrite,
 )
-from kenning.settings import LLMSettings
+from kenning.settings import LLMSettings, RewritePolicy
 from tests.fakes.openai_server import FakeOpenAIServer, Hang, Reply, Status
 
 LEAVE = Turn(
@@ -93,7 +93,7 @@ def test_content_words_drop_stop_words_and_keep_order() -> None:
 
 def test_without_history_or_when_disabled_the_question_is_searched_as_asked() -> None:
     assert QueryRewriter(None).rewrite("and for contractors?", []).method is RewriteMethod.NONE
-    off = QueryRewriter(None, enabled=False).rewrite("and for contractors?", [LEAVE])
+    off = QueryRewriter(None, policy=RewritePolicy.OFF).rewrite("and for contractors?", [LEAVE])
     assert (off.query, off.method) == ("and for contractors?", RewriteMethod.NONE)
 
 
@@ -210,3 +210,24 @@ def test_llm_nonsense_falls_back_to_the_rules(
     result = QueryRewriter(llm).rewrite("and for contractors?", [LEAVE])
     assert result.method is RewriteMethod.RULES
     assert result.fallback == "llm output was not a query"
+
+
+def test_the_llm_only_for_follow_ups_saves_a_call_on_standalone_questions(
+    openai_server: FakeOpenAIServer, llm: OpenAIChat
+) -> None:
+    rewriter = QueryRewriter(llm, policy=RewritePolicy.LLM_FOR_FOLLOW_UPS)
+    standalone = rewriter.rewrite("What is the hotel cap per night?", [LEAVE])
+    assert standalone.method is RewriteMethod.NONE
+    assert openai_server.requests == []
+    openai_server.enqueue(Reply("parental leave for contractors"))
+    follow = rewriter.rewrite("and for contractors?", [LEAVE])
+    assert (follow.query, follow.method) == ("parental leave for contractors", RewriteMethod.LLM)
+    assert len(openai_server.requests) == 1
+
+
+def test_the_rules_policy_never_calls_the_llm(
+    openai_server: FakeOpenAIServer, llm: OpenAIChat
+) -> None:
+    rewriter = QueryRewriter(llm, policy=RewritePolicy.RULES)
+    assert rewriter.rewrite("and for contractors?", [LEAVE]).method is RewriteMethod.RULES
+    assert openai_server.requests == []

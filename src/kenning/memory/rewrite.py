@@ -3,7 +3,8 @@
 Retrieval sees one query and no conversation, so an elliptical or anaphoric follow-up
 ("what about interns?", "how long does it last?") finds little on its own. Two methods:
 
-LLM (when one is configured and ``memory.rewrite_with_llm``)
+LLM (when one is configured and ``memory.rewrite`` is ``llm``, or ``llm_for_follow_ups``
+and the rules below call the message a follow-up)
     A strict prompt: the previous user questions and a slice of the last answer as
     delimited data, "output only the query". The output is bounded (``rewrite_max_tokens``,
     one line, at most 40 words) and checked; an error, a timeout (``memory.llm_timeout_s``,
@@ -33,6 +34,7 @@ from enum import StrEnum
 from kenning.errors import RemoteModelError
 from kenning.generation.base import LLM, ChatMessage, Usage
 from kenning.memory.history import Turn
+from kenning.settings import RewritePolicy
 
 logger = logging.getLogger(__name__)
 
@@ -243,22 +245,30 @@ def clean_llm_query(text: str) -> str | None:
 class QueryRewriter:
     """Turns the latest message and its conversation into the query retrieval runs."""
 
-    def __init__(self, llm: LLM | None, *, enabled: bool = True, max_tokens: int = 64) -> None:
-        self.llm = llm
-        self.enabled = enabled
+    def __init__(
+        self,
+        llm: LLM | None,
+        *,
+        policy: RewritePolicy = RewritePolicy.LLM,
+        max_tokens: int = 64,
+    ) -> None:
+        uses_llm = policy in (RewritePolicy.LLM, RewritePolicy.LLM_FOR_FOLLOW_UPS)
+        self.llm = llm if uses_llm else None
+        self.policy = policy
         self.max_tokens = max_tokens
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> Rewrite:
-        if not self.enabled or not history:
+        if self.policy is RewritePolicy.OFF or not history:
             return Rewrite(question, RewriteMethod.NONE)
         fallback: str | None = None
         usage: Usage | None = None
-        if self.llm is not None:
+        follow_up = is_follow_up(question)
+        if self.llm is not None and (follow_up or self.policy is RewritePolicy.LLM):
             query, fallback, usage = self._with_llm(self.llm, question, history)
             if query is not None:
                 method = RewriteMethod.NONE if _same(query, question) else RewriteMethod.LLM
                 return Rewrite(query, method, usage=usage)
-        if not is_follow_up(question):
+        if not follow_up:
             return Rewrite(question, RewriteMethod.NONE, fallback, usage)
         previous = history[-1].search_query or history[-1].question
         rewritten = rule_rewrite(question, previous)
