@@ -192,6 +192,8 @@ class MemorySettings(BaseModel):
     leave can I take?" is 0.13), so the best ``recall_k`` of the user's memories go in."""
     dedup_similarity: float = Field(default=0.92, ge=0.0, le=1.0)
     """A new memory this close to an existing one of the same user replaces it."""
+    forget_similarity: float = Field(default=0.6, ge=0.0, le=1.0)
+    """"forget that ..." deletes the user's closest memory if at least this close."""
     max_memories_per_user: int = Field(default=500, ge=1, le=100_000)
     max_memory_chars: int = Field(default=500, ge=20, le=4000)
     memory_budget_tokens: int = Field(default=300, ge=0, le=8192)

@@ -14,6 +14,7 @@ from kenning.errors import InvalidInputError, NotFoundError
 from kenning.generation.openai_chat import OpenAIChat
 from kenning.memory import MemoryRepository, MemorySource, explicit_memory
 from kenning.memory.extract import EXTRACT_SYSTEM_PROMPT, MemoryExtractor, parse_facts
+from kenning.memory.longterm import explicit_forget
 from kenning.settings import LLMSettings, MemorySettings
 from tests.fakes.openai_server import FakeOpenAIServer, MalformedJSON, Reply, Status
 
@@ -52,6 +53,34 @@ def test_explicit_phrasings_are_recognised(message: str, fact: str) -> None:
 )
 def test_questions_are_not_instructions_to_remember(message: str) -> None:
     assert explicit_memory(message) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "request_"),
+    [
+        ("Forget that I work in Lyon.", "I work in Lyon"),
+        ("please forget about my manager's name", "my manager's name"),
+        ("forget: I prefer German", "I prefer German"),
+        ("Forget it", None),
+        ("forget my password?", None),
+        ("How do I forget a wifi network", None),
+        ("Don't forget that I am vegetarian", None),
+    ],
+)
+def test_explicit_forget_phrasings(message: str, request_: str | None) -> None:
+    assert explicit_forget(message) == request_
+
+
+def test_forget_deletes_the_closest_memory_of_the_user_only(repo: MemoryRepository) -> None:
+    office = repo.add("acme", "ada", "I work in the Lyon office", MemorySource.EXPLICIT)
+    repo.add("acme", "ada", "I am vegetarian", MemorySource.EXPLICIT)
+    repo.add("acme", "vic", "I work in the Lyon office", MemorySource.EXPLICIT)
+    assert repo.forget("acme", "ada", "that I have a cat") is None
+    gone = repo.forget("acme", "ada", "I work in Lyon")
+    assert gone is not None
+    assert gone.id == office.id
+    assert [m.text for m in repo.list_for("acme", "ada")] == ["I am vegetarian"]
+    assert [m.text for m in repo.list_for("acme", "vic")] == ["I work in the Lyon office"]
 
 
 def test_add_list_and_delete(repo: MemoryRepository, db: SqlDatabase) -> None:

@@ -255,6 +255,23 @@ def test_remember_that_round_trip_across_two_conversations(
     assert all(c["passage"]["title"] == "Employee handbook" for c in later["citations"])
 
 
+def test_forget_that_in_the_chat(handbook_service: Service) -> None:
+    svc = handbook_service
+    add(svc, "ada", "I work in the Lyon office")
+    add(svc, "ada", "I prefer short answers")
+    add(svc, "vic", "I work in the Lyon office")
+    done = chat(svc, "ada", "Please forget that I work in Lyon")
+    assert done["mode"] == "memory"
+    assert done["forgotten"]["text"] == "I work in the Lyon office"
+    assert done["text"] == "I've forgotten that: I work in the Lyon office"
+    assert [m["text"] for m in memories(svc, "ada")] == ["I prefer short answers"]
+    assert [m["text"] for m in memories(svc, "vic")] == ["I work in the Lyon office"]
+    nothing = chat(svc, "ada", "forget that I have a cat")
+    assert nothing["forgotten"] is None
+    assert nothing["text"].startswith("I don't remember anything like that")
+    assert len(memories(svc, "ada")) == 1
+
+
 def test_remember_that_streams_its_acknowledgement(handbook_service: Service) -> None:
     svc = handbook_service
     with svc.client.stream(

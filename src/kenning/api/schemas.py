@@ -313,6 +313,8 @@ class AnswerOut(BaseModel):
     """Your long-term memories given to the model as context (never cited as sources)."""
     remembered: MemoryOut | None = None
     """Set when the message was "remember that ...": what was stored (nothing retrieved)."""
+    forgotten: MemoryOut | None = None
+    """Set when the message was "forget that ..." and a memory matched: what was deleted."""
 
     @classmethod
     def of(cls, answer: Answer, answer_id: str, conversation_id: str | None) -> AnswerOut:

@@ -16,7 +16,7 @@ from kenning.memory.longterm import (
     Recalled,
     explicit_memory,
 )
-from kenning.memory.recall import ConversationMemory, acknowledgement
+from kenning.memory.recall import ConversationMemory, Forgetting, acknowledgement
 from kenning.memory.rewrite import QueryRewriter, Rewrite, RewriteMethod
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Conversation",
     "ConversationMemory",
     "ConversationRepository",
+    "Forgetting",
     "History",
     "HistoryFitter",
     "Memory",

@@ -60,6 +60,10 @@ _EXPLICIT = re.compile(
     r"(?:\s+(?:that|this))?\s*[:,-]?\s+(?P<fact>.+?)\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+_FORGET = re.compile(
+    r"^\s*(?:please\s+)?forget(?:\s+(?:that|about))?\s*[:,-]?\s+(?P<fact>.+?)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
 _NOT_A_FACT = re.compile(r"^(?:when|what|who|how|why|if|whether)\b", re.IGNORECASE)
 
 
@@ -79,6 +83,16 @@ def explicit_memory(message: str) -> str | None:
     if len(fact.split()) < 2 or _NOT_A_FACT.match(fact):
         return None
     return fact[0].upper() + fact[1:]
+
+
+def explicit_forget(message: str) -> str | None:
+    """What "forget that ..." / "please forget about ..." asks to forget; None otherwise
+    (and for questions, and for "forget it")."""
+    match = _FORGET.match(message)
+    if match is None or message.rstrip().endswith("?"):
+        return None
+    fact = match.group("fact").strip().rstrip(".!").strip()
+    return fact if len(fact.split()) >= 2 else None
 
 
 def _to_bytes(vector: npt.NDArray[np.float32]) -> bytes:
@@ -184,6 +198,17 @@ class MemoryRepository:
         scores = np.stack(vectors) @ vector
         ranked = sorted(zip(memories, scores.tolist(), strict=True), key=lambda p: -p[1])
         return [(m, float(s)) for m, s in ranked]
+
+    def forget(self, tenant: str, username: str, description: str) -> Memory | None:
+        """Delete the user's memory closest to ``description`` (at least
+        ``forget_similarity`` close); None when nothing is close enough."""
+        vector = _unit(self.embedder.embed([description])[0])
+        scored = self._scored(tenant, username, vector)
+        if not scored or scored[0][1] < self.settings.forget_similarity:
+            return None
+        memory = scored[0][0]
+        self.delete(tenant, username, memory.id)
+        return memory
 
     def recall(
         self, tenant: str, username: str, question: str, *, min_similarity: float | None = None

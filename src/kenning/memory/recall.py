@@ -19,13 +19,20 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from kenning.errors import KenningError
 from kenning.generation.base import Usage
 from kenning.memory.conversations import Conversation, ConversationRepository
 from kenning.memory.extract import MemoryExtractor
 from kenning.memory.history import HistoryFitter, Recall, Turn
-from kenning.memory.longterm import Memory, MemoryRepository, MemorySource, explicit_memory
+from kenning.memory.longterm import (
+    Memory,
+    MemoryRepository,
+    MemorySource,
+    explicit_forget,
+    explicit_memory,
+)
 from kenning.memory.rewrite import QueryRewriter, Rewrite, RewriteMethod
 from kenning.observability import tracing
 from kenning.settings import MemorySettings
@@ -50,6 +57,20 @@ def _spent(*usages: Usage | None) -> dict[str, int]:
 
 def acknowledgement(memory: Memory) -> str:
     return f"I'll remember that: {memory.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class Forgetting:
+    """A "forget that ..." message: what was asked, and the memory deleted (if any)."""
+
+    request: str
+    memory: Memory | None
+
+    @property
+    def reply(self) -> str:
+        if self.memory is None:
+            return f"I don't remember anything like that: {self.request}"
+        return f"I've forgotten that: {self.memory.text}"
 
 
 class ConversationMemory:
@@ -77,6 +98,15 @@ class ConversationMemory:
         if fact is None or len(fact) > self.settings.max_memory_chars:
             return None
         return self.memories.add(tenant, username, fact, MemorySource.EXPLICIT)
+
+    def forget(self, tenant: str, username: str, message: str) -> Forgetting | None:
+        """Delete the memory a "forget that ..." message describes; None for other messages."""
+        if not self.settings.long_term:
+            return None
+        request = explicit_forget(message)
+        if request is None:
+            return None
+        return Forgetting(request, self.memories.forget(tenant, username, request))
 
     def recall(
         self, tenant: str, username: str, conversation: Conversation | None, question: str

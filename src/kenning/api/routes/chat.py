@@ -26,7 +26,7 @@ from fastapi.responses import StreamingResponse
 from kenning.api.deps import ComponentsDep, Reader
 from kenning.api.schemas import AnswerOut, ChatRequest, MemoryOut, PassageOut
 from kenning.auth.models import Caller
-from kenning.memory import Conversation, Memory, acknowledgement
+from kenning.memory import Conversation, acknowledgement
 from kenning.pipelines.answering import AnswerEvent, EventKind
 from kenning.types import Answer
 from kenning.wiring import Components
@@ -67,7 +67,15 @@ def chat(
     memory = comps.conversation_memory
     remembered = memory.remember(tenant, username, body.question)
     if remembered is not None:
-        return _acknowledge(comps, conv, body, remembered)
+        return _acknowledge(
+            comps, conv, body, acknowledgement(remembered), remembered=MemoryOut.of(remembered)
+        )
+    forgetting = memory.forget(tenant, username, body.question)
+    if forgetting is not None:
+        gone = forgetting.memory
+        return _acknowledge(
+            comps, conv, body, forgetting.reply, forgotten=MemoryOut.of(gone) if gone else None
+        )
     started = time.perf_counter()  # the rewrite is part of the answer's latency
     recall, _ = memory.recall(tenant, username, conv, body.question)
     background.add_task(memory.learn, tenant, username, body.question)
@@ -88,10 +96,16 @@ def chat(
 
 
 def _acknowledge(
-    comps: Components, conv: Conversation, body: ChatRequest, memory: Memory
+    comps: Components,
+    conv: Conversation,
+    body: ChatRequest,
+    reply: str,
+    *,
+    remembered: MemoryOut | None = None,
+    forgotten: MemoryOut | None = None,
 ) -> AnswerOut | StreamingResponse:
-    """The reply to "remember that ...": stored, said so, nothing retrieved."""
-    reply = acknowledgement(memory)
+    """The reply to "remember that ..." or "forget that ...": done, said so, nothing
+    retrieved."""
     comps.conversations.record_note(conv, body.question, reply)
     out = AnswerOut(
         answer_id=None,
@@ -106,7 +120,8 @@ def _acknowledge(
         evidence=0.0,
         model=None,
         notice=None,
-        remembered=MemoryOut.of(memory),
+        remembered=remembered,
+        forgotten=forgotten,
     )
     if not body.stream:
         return out
