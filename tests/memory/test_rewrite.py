@@ -231,3 +231,12 @@ def test_the_rules_policy_never_calls_the_llm(
     rewriter = QueryRewriter(llm, policy=RewritePolicy.RULES)
     assert rewriter.rewrite("and for contractors?", [LEAVE]).method is RewriteMethod.RULES
     assert openai_server.requests == []
+
+
+def test_the_rules_build_on_the_last_question_not_on_a_remember_that() -> None:
+    note = Turn("Remember that I am an intern", "I'll remember that: I am an intern", note=True)
+    result = QueryRewriter(None).rewrite("and for contractors?", [LEAVE, note])
+    assert "parental" in result.query
+    assert "intern" not in result.query
+    only_note = QueryRewriter(None).rewrite("and for contractors?", [note])
+    assert only_note.method is RewriteMethod.NONE

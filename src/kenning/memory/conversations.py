@@ -117,18 +117,18 @@ class ConversationRepository:
     def turns(self, conversation: Conversation) -> list[Turn]:
         """The conversation's exchanges in order, each with what retrieval searched for."""
         rows = self.db.fetchall(
-            "SELECT m.role, m.content, a.search_query FROM messages m"
+            "SELECT m.role, m.content, a.search_query, m.answer_id FROM messages m"
             " LEFT JOIN answers a ON a.id = m.answer_id"
             " WHERE m.conversation_id = ? ORDER BY m.id",
             (conversation.id,),
         )
         turns: list[Turn] = []
         question: str | None = None
-        for role, content, search_query in rows:
+        for role, content, search_query, answer_id in rows:
             if role == "user":
                 question = content
             elif question is not None:
-                turns.append(Turn(question, content, search_query))
+                turns.append(Turn(question, content, search_query, note=answer_id is None))
                 question = None
         return turns
 

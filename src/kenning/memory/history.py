@@ -40,6 +40,8 @@ class Turn:
     question: str
     answer: str
     search_query: str | None = None
+    note: bool = False
+    """Not a question answered from the documents ("remember that ..." acknowledged)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,9 +268,10 @@ class QueryRewriter:
             if query is not None:
                 method = RewriteMethod.NONE if _same(query, question) else RewriteMethod.LLM
                 return Rewrite(query, method, usage=usage)
-        if not follow_up:
+        asked = [t for t in history if not t.note]  # "remember that ..." is no topic
+        if not follow_up or not asked:
             return Rewrite(question, RewriteMethod.NONE, fallback, usage)
-        previous = history[-1].search_query or history[-1].question
+        previous = asked[-1].search_query or asked[-1].question
         rewritten = rule_rewrite(question, previous)
         return Rewrite(rewritten or question, RewriteMethod.RULES, fallback, usage)
 
