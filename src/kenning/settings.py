@@ -161,6 +161,58 @@ class AnswerSettings(BaseModel):
     """Tokens reserved for instructions and question when fitting sources into the window."""
 
 
+class RewritePolicy(StrEnum):
+    """How a message in a conversation becomes the query retrieval runs (docs/memory.md)."""
+
+    LLM = "llm"
+    """The LLM rewrites every message that has history (the rules when it fails or when
+    no LLM is configured)."""
+    LLM_FOR_FOLLOW_UPS = "llm_for_follow_ups"
+    """The LLM only for messages the rules call follow-ups: one call less per standalone
+    question, but follow-ups the rules miss stay unresolved."""
+    RULES = "rules"
+    """The deterministic rules only."""
+    OFF = "off"
+    """Search every message as typed."""
+
+
+class MemorySettings(BaseModel):
+    """Conversation memory and long-term user memory (docs/memory.md)."""
+
+    rewrite: RewritePolicy = RewritePolicy.LLM
+    """Rewriting a follow-up ("and for contractors?") into a standalone search query."""
+    llm_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """Longest wait for a byte of the LLM's rewrite, summary or extraction (connecting
+    included, one attempt, no retries); then the fallback runs."""
+    rewrite_max_tokens: int = Field(default=64, ge=8, le=512)
+    recent_turns: int = Field(default=4, ge=0, le=50)
+    """Question/answer pairs of the conversation kept verbatim in the prompt."""
+    history_budget_tokens: int = Field(default=1200, ge=0, le=32_768)
+    """Tokens the conversation (summary + recent turns) may take in the prompt."""
+    summary_max_tokens: int = Field(default=300, ge=16, le=4096)
+    """Bound of the summary of older turns (LLM or extractive)."""
+    long_term: bool = True
+    """Keep per-user facts and preferences across conversations."""
+    extract_with_llm: bool = True
+    """Let the LLM pick durable facts from the user's messages (explicit "remember that"
+    works without it)."""
+    recall_k: int = Field(default=3, ge=0, le=20)
+    """Most memories put into one question's prompt."""
+    recall_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
+    """A memory is recalled only when its cosine to the question reaches this ..."""
+    recall_min_similarity_personal: float = Field(default=-1.0, ge=-1.0, le=1.0)
+    """... or this for a question in the first person ("can I ...?", "my ..."): who is
+    asking matters to it in ways a cosine cannot see ("I am a contractor" vs "how much
+    leave can I take?" is 0.13), so the best ``recall_k`` of the user's memories go in."""
+    dedup_similarity: float = Field(default=0.92, ge=0.0, le=1.0)
+    """A new memory this close to an existing one of the same user replaces it."""
+    forget_similarity: float = Field(default=0.6, ge=0.0, le=1.0)
+    """"forget that ..." deletes the user's closest memory if at least this close."""
+    max_memories_per_user: int = Field(default=500, ge=1, le=100_000)
+    max_memory_chars: int = Field(default=500, ge=20, le=4000)
+    memory_budget_tokens: int = Field(default=300, ge=0, le=8192)
+
+
 class DatabaseSettings(BaseModel):
     """Where service state lives (users, keys, audit, jobs, sources, conversations)."""
 
@@ -380,6 +432,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
+    memory: MemorySettings = MemorySettings()
     database: DatabaseSettings = DatabaseSettings()
     auth: AuthSettings = AuthSettings()
     api: ApiSettings = ApiSettings()

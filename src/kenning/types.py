@@ -265,6 +265,11 @@ class Answer:
     notice: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
     usage: Mapping[str, int] = field(default_factory=dict)
+    search_query: str | None = None
+    """What retrieval searched for when it was not the question itself (a rewritten
+    follow-up, see ``kenning.memory.rewrite``)."""
+    memories: tuple[str, ...] = ()
+    """The user's long-term memories put into the prompt (context, never a source)."""
 
     @property
     def abstained(self) -> bool:

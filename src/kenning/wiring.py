@@ -26,7 +26,14 @@ from kenning.jobs import JobRepository
 from kenning.jobs.queue import InProcessQueue, JobQueue, ProcrastinateQueue
 from kenning.jobs.repository import Job
 from kenning.jobs.sources import SourceRepository
-from kenning.memory import ConversationRepository
+from kenning.memory import (
+    ConversationMemory,
+    ConversationRepository,
+    HistoryFitter,
+    MemoryRepository,
+    QueryRewriter,
+)
+from kenning.memory.extract import MemoryExtractor
 from kenning.observability.metrics import (
     CacheCollector,
     CacheStats,
@@ -212,6 +219,48 @@ class Components:
 
         llm = self.llm
         return make_agent(self, llm) if isinstance(llm, ToolCallingLLM) else None
+    # -- memory (docs/memory.md) ---------------------------------------------------------
+
+    @cached_property
+    def memory_llm(self) -> LLM | None:
+        """The chat model for rewriting, summaries and extraction: one attempt, bounded by
+        ``memory.llm_timeout_s`` (each has a deterministic fallback, so waiting is worse)."""
+        if not self.settings.llm.base_url:
+            return None
+        from kenning.generation.openai_chat import OpenAIChat
+
+        llm, timeout = self.settings.llm, self.settings.memory.llm_timeout_s
+        bounded = {
+            "read_timeout_s": min(llm.read_timeout_s, timeout),
+            "connect_timeout_s": min(llm.connect_timeout_s, timeout),
+            "max_retries": 0,
+        }
+        return OpenAIChat(llm.model_copy(update=bounded))
+
+    @cached_property
+    def memories(self) -> MemoryRepository:
+        return MemoryRepository(self.db, self.sentence_embedder, self.settings.memory)
+
+    @cached_property
+    def conversation_memory(self) -> ConversationMemory:
+        m = self.settings.memory
+        llm = self.memory_llm
+        return ConversationMemory(
+            self.conversations,
+            self.memories,
+            QueryRewriter(llm, policy=m.rewrite, max_tokens=m.rewrite_max_tokens),
+            HistoryFitter(
+                self.sentence_embedder.count_tokens,
+                llm,
+                recent_turns=m.recent_turns,
+                budget_tokens=m.history_budget_tokens,
+                summary_max_tokens=m.summary_max_tokens,
+            ),
+            MemoryExtractor(llm, max_chars=m.max_memory_chars)
+            if llm is not None and m.extract_with_llm
+            else None,
+            m,
+        )
 
     # -- observability ------------------------------------------------------------------
 
@@ -256,6 +305,7 @@ class Components:
             self.store.close()
         if "db" in self.__dict__:
             self.db.close()
-        llm = self.__dict__.get("llm")
-        if llm is not None and hasattr(llm, "close"):
-            llm.close()
+        for name in ("llm", "memory_llm"):
+            llm = self.__dict__.get(name)
+            if llm is not None and hasattr(llm, "close"):
+                llm.close()

@@ -173,7 +173,7 @@ def test_security_headers_and_session_cookie(page: Page, site: Site) -> None:
 def test_viewer_cannot_reach_admin_pages_or_their_api(page: Page, site: Site) -> None:
     log_in(page, "vic")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Chat"])
+    expect(nav.get_by_role("link")).to_have_text(["Chat", "Memories"])
     for route, role in (
         ("documents", "editor"),
         ("users", "admin"),

@@ -81,7 +81,10 @@ def test_span_tree_of_a_chat_request(
         "evidence": [],
         "generate": [],
         "cite": [],
+        "memory": [],  # conversation memory, before the answer (docs/memory.md)
     }
+    memory = named(finished, "memory").attributes or {}
+    assert (memory["kenning.turns"], memory["kenning.rewrite"]) == (0, "none")
     server = named(finished, "POST /v1/chat")
     assert server.parent is not None
     assert server.parent.is_remote  # the caller's span, from the traceparent header

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kenning.auth.models import Permission, Role
+from kenning.memory.longterm import Memory
 from kenning.settings import SearchMode
 from kenning.types import Acl, Answer, Citation, Document, Hit, Passage, SearchFilter
 
@@ -263,8 +264,37 @@ class CitationOut(BaseModel):
         return cls(number=c.number, passage=PassageOut.of(c.passage))
 
 
+# -- memories -------------------------------------------------------------------------
+
+
+class MemoryOut(BaseModel):
+    id: str
+    text: str
+    source: Literal["explicit", "extracted"]
+    """``explicit``: you asked for it; ``extracted``: the model picked it from a message."""
+    created_at: float
+
+    @classmethod
+    def of(cls, memory: Memory) -> MemoryOut:
+        return cls(
+            id=memory.id,
+            text=memory.text,
+            source=memory.source.value,
+            created_at=memory.created_at,
+        )
+
+
+class MemoryCreate(Strict):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class MemoriesDeleted(BaseModel):
+    deleted: int
+
+
 class AnswerOut(BaseModel):
-    answer_id: str
+    answer_id: str | None
+    """For feedback; None for a reply that was not an answer (a memory acknowledged)."""
     conversation_id: str | None
     question: str
     text: str
@@ -276,6 +306,15 @@ class AnswerOut(BaseModel):
     evidence: float
     model: str | None
     notice: str | None
+    search_query: str | None = None
+    """What retrieval searched for when the question was a rewritten follow-up ("searched
+    for: ..."); None when it searched for the question as asked."""
+    memories_used: list[str] = []
+    """Your long-term memories given to the model as context (never cited as sources)."""
+    remembered: MemoryOut | None = None
+    """Set when the message was "remember that ...": what was stored (nothing retrieved)."""
+    forgotten: MemoryOut | None = None
+    """Set when the message was "forget that ..." and a memory matched: what was deleted."""
 
     @classmethod
     def of(cls, answer: Answer, answer_id: str, conversation_id: str | None) -> AnswerOut:
@@ -292,6 +331,8 @@ class AnswerOut(BaseModel):
             evidence=answer.evidence,
             model=answer.model,
             notice=answer.notice,
+            search_query=answer.search_query,
+            memories_used=list(answer.memories),
         )
 
 
@@ -322,6 +363,8 @@ class MessageOut(BaseModel):
     content: str
     answer_id: str | None
     created_at: float
+    search_query: str | None = None
+    """On an answer to a rewritten follow-up: what retrieval searched for."""
 
 
 class ConversationDetail(ConversationOut):

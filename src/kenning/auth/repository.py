@@ -160,6 +160,10 @@ class AuthRepository:
             )
             if cursor.rowcount == 0:
                 raise NotFoundError(f"no user {username!r}")
+            # a new account of the same name must not inherit what this person told Kenning
+            conn.execute(
+                "DELETE FROM memories WHERE tenant = ? AND username = ?", (tenant, username)
+            )
 
     # -- groups --------------------------------------------------------------------------
 

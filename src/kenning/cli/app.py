@@ -18,6 +18,7 @@ from kenning.cli import (
     ingest,
     jobs,
     mcp,
+    memories,
     report,
     search,
     serve,
@@ -74,6 +75,7 @@ app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(mcp.app, name="mcp")
 app.add_typer(agent.app, name="agent")
+app.add_typer(memories.app, name="memories")
 
 
 def _register_optional_groups() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from kenning.db.engine import SqlDatabase
 from kenning.errors import NotFoundError
+from kenning.memory.history import Turn
 from kenning.types import Answer
 
 
@@ -28,6 +29,10 @@ class Conversation:
     updated_at: float
     escalated_at: float | None = None
     escalation_reason: str = ""
+    summary: str = ""
+    """Summary of the turns older than those the prompt keeps verbatim (a cache)."""
+    summary_turns: int = 0
+    """How many turns, from the first, ``summary`` covers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,8 @@ class Message:
     content: str
     answer_id: str | None
     created_at: float
+    search_query: str | None = None
+    """On an answer: what retrieval searched for when the question was rewritten."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +67,8 @@ class Spend:
 
 
 _CONVERSATION = (
-    "id, tenant, username, title, created_at, updated_at, escalated_at, escalation_reason"
+    "id, tenant, username, title, created_at, updated_at, escalated_at, escalation_reason,"
+    " summary, summary_turns"
 )
 
 
@@ -99,11 +107,54 @@ class ConversationRepository:
 
     def messages(self, conversation: Conversation) -> list[Message]:
         rows = self.db.fetchall(
-            "SELECT role, content, answer_id, created_at FROM messages"
-            " WHERE conversation_id = ? ORDER BY id",
+            "SELECT m.role, m.content, m.answer_id, m.created_at, a.search_query"
+            " FROM messages m LEFT JOIN answers a ON a.id = m.answer_id"
+            " WHERE m.conversation_id = ? ORDER BY m.id",
             (conversation.id,),
         )
         return [Message(*r) for r in rows]
+
+    def turns(self, conversation: Conversation) -> list[Turn]:
+        """The conversation's exchanges in order, each with what retrieval searched for."""
+        rows = self.db.fetchall(
+            "SELECT m.role, m.content, a.search_query, m.answer_id FROM messages m"
+            " LEFT JOIN answers a ON a.id = m.answer_id"
+            " WHERE m.conversation_id = ? ORDER BY m.id",
+            (conversation.id,),
+        )
+        turns: list[Turn] = []
+        question: str | None = None
+        for role, content, search_query, answer_id in rows:
+            if role == "user":
+                question = content
+            elif question is not None:
+                turns.append(Turn(question, content, search_query, note=answer_id is None))
+                question = None
+        return turns
+
+    def save_summary(self, conversation: Conversation, summary: str, turns: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE conversations SET summary = ?, summary_turns = ?"
+                " WHERE id = ? AND tenant = ? AND username = ?",
+                (summary, turns, conversation.id, conversation.tenant, conversation.username),
+            )
+
+    def record_note(self, conversation: Conversation, message: str, reply: str) -> None:
+        """A user message and Kenning's reply that were not an answer from the documents
+        (e.g. "remember that ..." acknowledged): kept in the conversation, not counted as
+        an answer by monitoring."""
+        now = time.time()
+        with self.db.write() as conn:
+            for role, content in (("user", message), ("assistant", reply)):
+                conn.execute(
+                    "INSERT INTO messages (conversation_id, role, content, answer_id,"
+                    " created_at) VALUES (?, ?, ?, NULL, ?)",
+                    (conversation.id, role, content, now),
+                )
+            conn.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation.id)
+            )
 
     def delete(self, tenant: str, username: str, conversation_id: str) -> None:
         with self.db.write() as conn:
@@ -132,7 +183,8 @@ class ConversationRepository:
             conn.execute(
                 "INSERT INTO answers (id, tenant, username, conversation_id, question, text, mode,"
                 " groundedness, evidence, citations, latency_ms, model, created_at, tokens_in,"
-                " tokens_out, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " tokens_out, cost, search_query)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     answer_id,
                     tenant,
@@ -150,6 +202,7 @@ class ConversationRepository:
                     spend.tokens_in,
                     spend.tokens_out,
                     spend.cost,
+                    answer.search_query,
                 ),
             )
             if conv_id is not None:

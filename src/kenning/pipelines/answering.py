@@ -27,6 +27,7 @@ from kenning.errors import RemoteModelError
 from kenning.generation.base import LLM, Usage
 from kenning.generation.extractive import extractive_answer
 from kenning.generation.prompts import build_messages, is_refusal
+from kenning.memory.history import History, Recall
 from kenning.observability import tracing
 from kenning.retrieval.hybrid import Retriever, SearchResult
 from kenning.retrieval.rerank import chunk_sentences
@@ -70,6 +71,15 @@ class Context:
     usage: dict[str, int] = field(default_factory=dict)
     span: Span = INVALID_SPAN
     """The question's ``answer`` span, parent of the stages after retrieval."""
+    search_query: str | None = None
+    """What retrieval, evidence and extraction used instead of the question (a rewritten
+    follow-up); None: the question itself."""
+    history: History | None = None
+    memories: tuple[str, ...] = ()
+
+    @property
+    def query(self) -> str:
+        return self.search_query or self.question
 
 
 class Assistant:
@@ -96,22 +106,36 @@ class Assistant:
         """Put question and answer text on the ``answer`` span (off: sizes and scores only)."""
 
     def ask(
-        self, question: str, *, principal: Principal, filter: SearchFilter | None = None
+        self,
+        question: str,
+        *,
+        principal: Principal,
+        filter: SearchFilter | None = None,
+        recall: Recall | None = None,
     ) -> Answer:
-        for event in self.stream(question, principal=principal, filter=filter):
+        for event in self.stream(question, principal=principal, filter=filter, recall=recall):
             if event.answer is not None:
                 return event.answer
         raise AssertionError("stream ended without an answer")  # pragma: no cover
 
     def stream(
-        self, question: str, *, principal: Principal, filter: SearchFilter | None = None
+        self,
+        question: str,
+        *,
+        principal: Principal,
+        filter: SearchFilter | None = None,
+        recall: Recall | None = None,
     ) -> Iterator[AnswerEvent]:
+        """``recall``: conversation memory for this question (none: a standalone question)."""
         span = tracing.start("answer")
         if self.capture_content:
             span.set_attribute("kenning.question", question)
+        recall = recall or Recall()
         try:
             with tracing.within(span):
-                draft = self.context_for(question, principal=principal, filter=filter)
+                draft = self.context_for(
+                    question, principal=principal, filter=filter, recall=recall
+                )
             draft.span = span
             yield AnswerEvent(EventKind.SOURCES, sources=tuple(draft.passages))
             if not draft.passages or draft.evidence < self.settings.abstain_below:
@@ -126,12 +150,20 @@ class Assistant:
     # -- steps ---------------------------------------------------------------------------
 
     def context_for(
-        self, question: str, *, principal: Principal, filter: SearchFilter | None = None
+        self,
+        question: str,
+        *,
+        principal: Principal,
+        filter: SearchFilter | None = None,
+        recall: Recall | None = None,
     ) -> Context:
-        """Retrieve, assemble the numbered passages and measure the evidence."""
+        """Retrieve, assemble the numbered passages and measure the evidence (for the
+        rewritten query when there is one: a follow-up alone retrieves little)."""
+        recall = recall or Recall()
+        query = recall.search_query or question
         started = time.perf_counter()
         result = self.retriever.search(
-            question,
+            query,
             principal=principal,
             k=self.settings.retrieve_k,
             mode=SearchMode.HYBRID,
@@ -145,17 +177,26 @@ class Assistant:
                 result.hits,
                 document_text=lambda doc_id: self._document_text(principal, doc_id),
                 count_tokens=self.embedder.count_tokens,
-                budget_tokens=self._budget(),
+                budget_tokens=self._budget(recall),
                 max_passages=self.settings.max_passages,
             )
             span.set_attribute("kenning.passages", len(passages))
         timings["assemble"] = time.perf_counter() - started
         started = time.perf_counter()
         with tracing.stage("evidence") as span:
-            evidence = self._evidence(question, result, passages)
+            evidence = self._evidence(query, result, passages)
             span.set_attribute("kenning.evidence", evidence)
         timings["evidence"] = time.perf_counter() - started
-        return Context(question, passages, evidence, timings)
+        return Context(
+            question,
+            passages,
+            evidence,
+            timings,
+            usage=dict(recall.usage),
+            search_query=recall.search_query,
+            history=recall.history,
+            memories=recall.memories,
+        )
 
     def _evidence(self, question: str, result: SearchResult, passages: list[Passage]) -> float:
         """Best cosine between the question and one sentence of a passage in the context.
@@ -176,10 +217,19 @@ class Assistant:
         doc = self.store.get_document(principal.tenant, document_id)
         return None if doc is None else doc.text
 
-    def _budget(self) -> int:
+    def _budget(self, recall: Recall) -> int:
         llm = self.llm_settings
         room = llm.context_window - llm.max_answer_tokens - self.settings.prompt_overhead_tokens
+        room -= self._recall_tokens(recall)
         return max(256, int(room * 0.85))  # margin: our tokenizer is not the LLM's
+
+    def _recall_tokens(self, recall: Recall) -> int:
+        """What the conversation and memories take of the window (the sources get the rest)."""
+        texts = list(recall.memories)
+        if recall.history is not None:
+            texts.append(recall.history.summary)
+            texts.extend(f"{t.question}\n{t.answer}" for t in recall.history.recent)
+        return sum(self.embedder.count_tokens(texts)) if texts else 0
 
     def _abstain(self, draft: Context) -> Answer:
         return self._described(
@@ -191,6 +241,9 @@ class Assistant:
                 sources=tuple(draft.passages[:3]),
                 evidence=draft.evidence,
                 timings=draft.timings,
+                usage=draft.usage,
+                search_query=draft.search_query,
+                memories=draft.memories,
             ),
         )
 
@@ -198,7 +251,7 @@ class Assistant:
         started = time.perf_counter()
         with tracing.within(draft.span), tracing.stage("extract") as span:
             text = extractive_answer(
-                draft.question,
+                draft.query,
                 draft.passages,
                 self.embedder,
                 max_sentences=self.settings.extractive_sentences,
@@ -219,7 +272,12 @@ class Assistant:
         )
         try:
             for event in llm.stream(
-                build_messages(draft.question, draft.passages),
+                build_messages(
+                    _prompt_question(draft),
+                    draft.passages,
+                    history=draft.history,
+                    memories=draft.memories,
+                ),
                 max_tokens=self.llm_settings.max_answer_tokens,
                 temperature=self.llm_settings.temperature,
             ):
@@ -243,9 +301,10 @@ class Assistant:
             raise
         draft.timings["generate"] = time.perf_counter() - started
         if usage is not None:
-            draft.usage = {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
+            draft.usage = {  # on top of what memory spent on this question (a rewrite)
+                "prompt_tokens": draft.usage.get("prompt_tokens", 0) + usage.prompt_tokens,
+                "completion_tokens": draft.usage.get("completion_tokens", 0)
+                + usage.completion_tokens,
             }
             span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens)
             span.set_attribute("gen_ai.usage.output_tokens", usage.completion_tokens)
@@ -282,6 +341,8 @@ class Assistant:
                 notice=notice,
                 timings=draft.timings,
                 usage=draft.usage,
+                search_query=draft.search_query,
+                memories=draft.memories,
             ),
         )
 
@@ -304,6 +365,14 @@ def _chunk_evidence(result: SearchResult, passages: list[Passage]) -> float:
     in_context = {cid for p in passages for cid in p.chunk_ids}
     scores = [s for cid, s in result.dense_scores.items() if cid in in_context]
     return max(scores, default=max(result.dense_scores.values(), default=0.0))
+
+
+def _prompt_question(draft: Context) -> str:
+    """The user's words when the prompt shows the conversation they refer to; else the
+    standalone query they were rewritten to."""
+    if draft.history is not None and not draft.history.empty:
+        return draft.question
+    return draft.query
 
 
 def _reason(exc: RemoteModelError) -> str:

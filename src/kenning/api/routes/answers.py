@@ -43,7 +43,13 @@ def get_conversation(
 ) -> ConversationDetail:
     conv = comps.conversations.get(caller.user.tenant, caller.user.username, conversation_id)
     messages = [
-        MessageOut(role=m.role, content=m.content, answer_id=m.answer_id, created_at=m.created_at)
+        MessageOut(
+            role=m.role,
+            content=m.content,
+            answer_id=m.answer_id,
+            created_at=m.created_at,
+            search_query=m.search_query,
+        )
         for m in comps.conversations.messages(conv)
     ]
     return ConversationDetail(

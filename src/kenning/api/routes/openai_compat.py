@@ -6,6 +6,10 @@ an extra ``citations`` field (clients that do not know it ignore it). Authentica
 an API key as the OpenAI API key. Streaming follows the OpenAI chunk format; if the LLM
 fails midway, the stream continues with the extractive answer after a visible notice,
 because an OpenAI stream cannot take back text already sent.
+
+The earlier user/assistant messages are the conversation (docs/memory.md): a follow-up is
+rewritten into a standalone query from them, they reach the prompt within the history
+budget, and the caller's relevant long-term memories are added.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from kenning.api.deps import ComponentsDep, Reader
 from kenning.api.schemas import CitationOut
 from kenning.auth.models import Caller
 from kenning.errors import InvalidInputError, NotFoundError
+from kenning.memory import Recall, Turn
 from kenning.pipelines.answering import EventKind
 from kenning.types import Answer
 from kenning.wiring import Components
@@ -70,18 +75,41 @@ def model(model_id: str, caller: Reader) -> ModelCard:
     return ModelCard(id=MODEL_ID, created=0, owned_by="kenning")
 
 
+def _text(message: ChatMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content.strip()
+    parts = message.content or []
+    return " ".join(str(p.get("text", "")) for p in parts if p.get("type") == "text").strip()
+
+
 def _question(body: CompletionRequest) -> str:
     for message in reversed(body.messages):
-        if message.role != "user":
-            continue
-        if isinstance(message.content, str):
-            text = message.content
-        else:
-            parts = message.content or []
-            text = " ".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
-        if text.strip():
-            return text.strip()[:4000]
+        if message.role == "user" and _text(message):
+            return _text(message)[:4000]
     raise InvalidInputError("no user message with text content")
+
+
+def _turns(body: CompletionRequest) -> list[Turn]:
+    """The user/assistant pairs before the last user message (system messages aside)."""
+    said = [(m.role, _text(m)) for m in body.messages if m.role in ("user", "assistant")]
+    while said and said[-1][0] != "user":
+        said.pop()
+    turns: list[Turn] = []
+    question: str | None = None
+    for role, text in said[:-1]:
+        if role == "user":
+            question = text
+        elif question is not None:
+            turns.append(Turn(question[:4000], text))
+            question = None
+    return turns
+
+
+def _recall(comps: Components, caller: Caller, body: CompletionRequest, question: str) -> Recall:
+    recall, _ = comps.conversation_memory.recall_turns(
+        caller.user.tenant, caller.user.username, _turns(body), question
+    )
+    return recall
 
 
 @router.post(
@@ -93,9 +121,10 @@ def chat_completions(
     body: CompletionRequest, caller: Reader, comps: ComponentsDep
 ) -> dict[str, Any] | StreamingResponse:
     question = _question(body)
-    started = time.perf_counter()
+    started = time.perf_counter()  # the rewrite is part of the answer's latency
+    recall = _recall(comps, caller, body, question)
     if not body.stream:
-        answer = comps.assistant.ask(question, principal=caller.principal)
+        answer = comps.assistant.ask(question, principal=caller.principal, recall=recall)
         answer_id = _record(comps, caller, answer, started)
         return {
             "id": f"chatcmpl-{answer_id}",
@@ -118,13 +147,15 @@ def chat_completions(
             },
         }
     return StreamingResponse(
-        _stream(comps, caller, question, started),
+        _stream(comps, caller, question, recall, started),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _stream(comps: Components, caller: Caller, question: str, started: float) -> Iterator[str]:
+def _stream(
+    comps: Components, caller: Caller, question: str, recall: Recall, started: float
+) -> Iterator[str]:
     created = int(time.time())
     chunk_id = f"chatcmpl-{int(started * 1e6):x}"
 
@@ -141,7 +172,7 @@ def _stream(comps: Components, caller: Caller, question: str, started: float) ->
 
     yield chunk({"role": "assistant", "content": ""})
     streamed = False
-    for event in comps.assistant.stream(question, principal=caller.principal):
+    for event in comps.assistant.stream(question, principal=caller.principal, recall=recall):
         if event.kind is EventKind.TOKEN:
             streamed = True
             yield chunk({"content": event.text})

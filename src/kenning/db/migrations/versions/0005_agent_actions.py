@@ -7,8 +7,7 @@ confirmation resumes exactly where it stopped, in another request or on another 
 its owner confirms or rejects it, then executed (or failed) at most once. Both are keyed
 by tenant and user and every read takes both.
 
-Revision ID: 0005 (down_revision 0004, the memory branch's; until that is merged this
-branch chains to 0003 — the lead fixes the chain on merge).
+Revision ID: 0005 (down_revision 0004, the memories table).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

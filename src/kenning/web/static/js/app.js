@@ -7,6 +7,7 @@ import { h, replace } from "./dom.js";
 
 const ROUTES = {
   chat: { title: "Chat", role: "viewer", load: () => import("./views/chat.js") },
+  memories: { title: "Memories", role: "viewer", load: () => import("./views/memories.js") },
   documents: { title: "Documents", role: "editor", load: () => import("./views/documents.js") },
   users: { title: "Users & groups", role: "admin", load: () => import("./views/users.js") },
   keys: { title: "API keys", role: "admin", load: () => import("./views/keys.js") },

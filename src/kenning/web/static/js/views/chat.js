@@ -171,6 +171,10 @@ function answerBody(answer) {
   const sources = answer.abstained ? answer.sources : answer.sources.filter((s) => cited.has(s.number));
   return [
     h("p", { class: "answer-text" }, withCitations(answer.text, byNumber)),
+    answer.search_query ? h("p", { class: "hint searched" }, `Searched for: ${answer.search_query}`) : null,
+    answer.memories_used && answer.memories_used.length
+      ? h("p", { class: "hint memories-used" }, `Using what you asked me to remember: ${answer.memories_used.join("; ")}`)
+      : null,
     answer.notice ? h("p", { class: "notice" }, answer.notice) : null,
     sources.length
       ? h(
@@ -196,7 +200,7 @@ function answerBody(answer) {
           ),
         )
       : null,
-    feedback(answer.answer_id),
+    answer.answer_id ? feedback(answer.answer_id) : null,
   ];
 }
 
@@ -242,6 +246,7 @@ function pastAnswer(message) {
     "article",
     { class: "msg assistant", "aria-label": "Answer" },
     h("p", { class: "answer-text" }, message.content),
+    message.search_query ? h("p", { class: "hint searched" }, `Searched for: ${message.search_query}`) : null,
     message.answer_id ? feedback(message.answer_id) : null,
   );
 }
