@@ -65,7 +65,8 @@ def test_base_image_is_pinned_and_the_runtime_is_unprivileged() -> None:
     assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11\.\d+-slim-bookworm", arg)
     runtime = steps[max(n for n, (i, _) in enumerate(steps) if i == "FROM"):]
     users = [a for i, a in runtime if i == "USER"]
-    assert users and users[-1].split(":")[0] not in ("0", "root")
+    assert users
+    assert users[-1].split(":")[0] not in ("0", "root")
     assert ("ENTRYPOINT", '["kenning"]') in runtime
     (health,) = [a for i, a in runtime if i == "HEALTHCHECK"]
     assert "http://127.0.0.1:8000/readyz" in health

@@ -177,5 +177,5 @@ def test_an_existing_secret_replaces_the_chart_secret() -> None:
 
 
 def test_missing_secrets_are_refused_with_a_clear_message() -> None:
-    with pytest.raises(helm.HelmError, match="secrets.existingSecret"):
+    with pytest.raises(helm.HelmError, match=r"secrets\.existingSecret"):
         render({})

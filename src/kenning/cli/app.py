@@ -12,6 +12,7 @@ import typer
 from kenning.cli import (
     accounts,
     ask,
+    backup,
     db,
     documents,
     ingest,
@@ -70,6 +71,8 @@ app.add_typer(db.app, name="db")
 app.command("report")(report.report)
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 
 def _register_optional_groups() -> None:
