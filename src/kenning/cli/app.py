@@ -13,6 +13,7 @@ from kenning.cli import (
     accounts,
     agent,
     ask,
+    backup,
     db,
     documents,
     ingest,
@@ -76,6 +77,8 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(mcp.app, name="mcp")
 app.add_typer(agent.app, name="agent")
 app.add_typer(memories.app, name="memories")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 
 def _register_optional_groups() -> None:

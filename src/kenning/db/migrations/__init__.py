@@ -39,6 +39,11 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> set[str]:
+    """Every revision this code can upgrade from (a backup's or a database's)."""
+    return {s.revision for s in ScriptDirectory(str(_SCRIPTS)).walk_revisions()}
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
