@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kenning.settings import WorkerSettings
 from tests.deploy.conftest import COMPOSE, ROOT, docker_compose_binary
 from tests.observability.test_deploy import promtool
 
@@ -107,11 +108,15 @@ def test_prometheus_config_scrapes_kenning_with_its_rules(tmp_path: Path) -> Non
     shipped["rule_files"] = [mounts[rules]]
     token = tmp_path / "token"
     token.write_text(ENV["KENNING_METRICS_TOKEN"])
-    (job,) = shipped["scrape_configs"]
-    assert job["authorization"]["credentials_file"] == (
-        "/run/secrets/" + services["prometheus"]["secrets"][0]["target"])
-    job["authorization"]["credentials_file"] = str(token)
-    assert job["static_configs"][0]["targets"] == ["api:8000"]
+    jobs = {job["job_name"]: job for job in shipped["scrape_configs"]}
+    for job in jobs.values():  # the API and the workers, both with the metrics token
+        assert job["authorization"]["credentials_file"] == (
+            "/run/secrets/" + services["prometheus"]["secrets"][0]["target"])
+        job["authorization"]["credentials_file"] = str(token)
+    assert jobs["kenning"]["static_configs"][0]["targets"] == ["api:8000"]
+    worker_port = WorkerSettings().metrics_port
+    assert jobs["kenning-worker"]["static_configs"][0]["targets"] == [f"worker:{worker_port}"]
+    assert "worker" in services
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(shipped))
     result = subprocess.run([promtool(), "check", "config", str(path)], capture_output=True,

@@ -179,3 +179,27 @@ def test_an_existing_secret_replaces_the_chart_secret() -> None:
 def test_missing_secrets_are_refused_with_a_clear_message() -> None:
     with pytest.raises(helm.HelmError, match=r"secrets\.existingSecret"):
         render({})
+
+
+def test_workers_expose_their_metrics_port_to_a_pod_monitor(
+    everything: list[dict[str, Any]],
+) -> None:
+    """``kenning worker`` serves /metrics on ``worker.metrics_port``; the chart names that
+    port, probes it, and a PodMonitor scrapes it with the metrics token."""
+    from kenning.settings import WorkerSettings
+
+    docs = by_kind(everything)
+    worker = dict(containers(everything))["kb-kenning-worker"]
+    ports = {p["name"]: p["containerPort"] for p in worker["ports"]}
+    assert ports == {"metrics": WorkerSettings().metrics_port}
+    assert worker["livenessProbe"]["tcpSocket"]["port"] == "metrics"
+    monitor = docs[("PodMonitor", "kb-kenning-worker")]
+    worker_labels = docs[("Deployment", "kb-kenning-worker")]["spec"]["template"]["metadata"][
+        "labels"]
+    api_labels = docs[("Deployment", "kb-kenning-api")]["spec"]["template"]["metadata"]["labels"]
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= worker_labels.items()
+    assert not selector.items() <= api_labels.items()
+    endpoint = monitor["spec"]["podMetricsEndpoints"][0]
+    assert endpoint["port"] == "metrics"
+    assert endpoint["authorization"]["credentials"]["key"] == "KENNING_OBSERVABILITY__METRICS_TOKEN"
