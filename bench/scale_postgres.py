@@ -186,17 +186,16 @@ def sizes(conn: psycopg.Connection[Any]) -> dict[str, float]:
 EF_SWEEP = (200, 400, 800, 1000)
 
 
-def base_chunks(dsn: str, chunk_ids: set[int]) -> set[tuple[str, int]]:
+def base_chunks(conn: psycopg.Connection[Any], chunk_ids: set[int]) -> set[tuple[str, int]]:
     """The SciFact chunk each copy was made from: (source without ``copyN/``, ordinal).
     Every copy of an abstract holds the same text, so an index returning copy 17 where an
     exact scan returned copy 42 (their cosines differ by the added noise only) still
     found the right content; ``dense_content_recall`` counts that, id recall does not."""
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            "SELECT d.source, c.ordinal FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
-            " WHERE c.id = ANY(%s)",
-            (list(chunk_ids),),
-        ).fetchall()
+    rows = conn.execute(
+        "SELECT d.source, c.ordinal FROM chunks c JOIN documents d ON d.pk = c.doc_pk"
+        " WHERE c.id = ANY(%s)",
+        (list(chunk_ids),),
+    ).fetchall()
     return {(str(source).split("/", 1)[-1], int(ordinal)) for source, ordinal in rows}
 
 
@@ -206,6 +205,7 @@ def measure(dsn: str, texts: list[str], vectors: np.ndarray, recall_queries: int
     store = PostgresStore(dsn, pool_size=2)
     settings_ef, settings_growth = store.ef_search, store.ef_search_per_million
     exact = PostgresStore(dsn, pool_size=2, exact_below=10**12)
+    lookup = psycopg.connect(dsn, autocommit=True)  # maps returned chunks to their abstract
     retriever = Retriever(store, embedder, settings.retrieval)
     principals = {
         "all": Principal.system(TENANT),
@@ -243,7 +243,8 @@ def measure(dsn: str, texts: list[str], vectors: np.ndarray, recall_queries: int
                 plans.append(store.last_dense_plan.value)
                 want = {c for c, _ in truth}
                 ids.append(len(want & {c for c, _ in got}) / max(len(want), 1))
-                wanted, found = base_chunks(dsn, want), base_chunks(dsn, {c for c, _ in got})
+                wanted = base_chunks(lookup, want)
+                found = base_chunks(lookup, {c for c, _ in got})
                 content.append(len(wanted & found) / max(len(wanted), 1))
             suffix = "" if ef is None else f"@ef{ef}"
             out[f"dense_recall@10/{label}{suffix}"] = round(float(np.mean(ids)), 4)
@@ -257,6 +258,7 @@ def measure(dsn: str, texts: list[str], vectors: np.ndarray, recall_queries: int
         store.ef_search, store.ef_search_per_million = settings_ef, settings_growth
     store.close()
     exact.close()
+    lookup.close()
     return out
 
 

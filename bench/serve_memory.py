@@ -70,21 +70,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "KENNING_DATA_DIR": tmp, "KENNING_PASSWORD": "bench-password-1"}
         env["KENNING_EMBEDDING__QUANTIZED"] = "true" if args.quantized else "false"
-        subprocess.run([*KENNING, "ingest", str(args.docs)], env=env, check=True,
-                       capture_output=True)
-        subprocess.run([*KENNING, "users", "create", "bench", "--role", "admin"], env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*KENNING, "ingest", str(args.docs)], env=env, check=True, capture_output=True
+        )
+        subprocess.run(
+            [*KENNING, "users", "create", "bench", "--role", "admin"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         port = _free_port()
-        server = subprocess.Popen([*KENNING, "serve", "--port", str(port)], env=env,
-                                  stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [*KENNING, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
+        )
         try:
             result = _measure(server.pid, port, args.questions)
         finally:
             server.terminate()
             server.wait(timeout=30)
     result["embedder"] = "int8" if args.quantized else "fp32"
-    result["docs"] = str(args.docs.relative_to(ROOT) if args.docs.is_relative_to(ROOT)
-                         else args.docs)
+    result["docs"] = str(
+        args.docs.relative_to(ROOT) if args.docs.is_relative_to(ROOT) else args.docs
+    )
     _write(args.out, result)
 
 
@@ -92,15 +99,18 @@ def _measure(pid: int, port: int, questions: int) -> dict[str, object]:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         ready_s = _wait_ready(client, 300)
         at_ready = _memory_mb(pid)
-        login = client.post("/v1/auth/login", json={
-            "tenant": "default", "username": "bench", "password": "bench-password-1"})
+        login = client.post(
+            "/v1/auth/login",
+            json={"tenant": "default", "username": "bench", "password": "bench-password-1"},
+        )
         login.raise_for_status()
         headers = {"authorization": f"Bearer {login.json()['access_token']}"}
         latencies = []
         for i in range(questions):
             started = time.perf_counter()
-            response = client.post("/v1/chat", headers=headers,
-                                   json={"question": QUESTIONS[i % len(QUESTIONS)]})
+            response = client.post(
+                "/v1/chat", headers=headers, json={"question": QUESTIONS[i % len(QUESTIONS)]}
+            )
             response.raise_for_status()
             latencies.append(time.perf_counter() - started)
         after = _memory_mb(pid)
@@ -129,7 +139,8 @@ def _write(out: Path, result: dict[str, object]) -> None:
         f"| {result['peak_rss_mb']} | {result['questions']} | {result['chat_p50_s']} |",
         "",
         "Command: `.venv/bin/python bench/serve_memory.py"
-        + (" --quantized" if result["embedder"] == "int8" else "") + "`",
+        + (" --quantized" if result["embedder"] == "int8" else "")
+        + "`",
         "",
     ]
     (out / f"{name}.md").write_text("\n".join(lines))

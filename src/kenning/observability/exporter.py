@@ -11,8 +11,6 @@ scrape (a slow scraper never blocks another), with prometheus_client's WSGI app 
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -21,6 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import make_wsgi_app
 
+from kenning.observability.access import Scrape, scrape_access
 from kenning.observability.metrics import Metrics
 
 StartResponse = Callable[..., Any]
@@ -40,16 +39,16 @@ class _QuietHandler(WSGIRequestHandler):
 def guarded_app(metrics: Metrics, token: str | None) -> Callable[..., Iterable[bytes]]:
     """The exposition app behind the bearer-token-or-loopback rule, on ``/metrics`` only."""
     inner = make_wsgi_app(metrics.registry)
-    expected = f"Bearer {token}".encode() if token is not None else None
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/metrics":
             return _refuse(start_response, "404 Not Found", "only /metrics is served here")
-        if expected is not None:
-            presented = str(environ.get("HTTP_AUTHORIZATION", "")).encode()
-            if not hmac.compare_digest(presented, expected):
-                return _refuse(start_response, "401 Unauthorized", "metrics bearer token needed")
-        elif not _loopback(str(environ.get("REMOTE_ADDR", ""))):
+        access = scrape_access(
+            token, str(environ.get("HTTP_AUTHORIZATION", "")), str(environ.get("REMOTE_ADDR", ""))
+        )
+        if access is Scrape.BAD_TOKEN:
+            return _refuse(start_response, "401 Unauthorized", "metrics bearer token needed")
+        if access is Scrape.NOT_LOOPBACK:
             return _refuse(
                 start_response,
                 "403 Forbidden",
@@ -75,9 +74,3 @@ def _refuse(start_response: StartResponse, status: str, message: str) -> list[by
     start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
     return [message.encode() + b"\n"]
 
-
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -10,14 +10,12 @@ document (and its credential checks are its own, tested in tests/observability).
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
-
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from kenning.api.deps import ComponentsDep
 from kenning.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from kenning.observability.access import Scrape, scrape_access
 
 router = APIRouter(tags=["observability"])
 
@@ -29,20 +27,16 @@ def metrics(request: Request, comps: ComponentsDep) -> Response:
     if not settings.metrics_enabled:
         raise NotFoundError("metrics are disabled (observability.metrics_enabled)")
     token = settings.metrics_token
-    if token is not None:
-        presented = request.headers.get("authorization", "")
-        expected = f"Bearer {token.get_secret_value()}"
-        if not hmac.compare_digest(presented.encode(), expected.encode()):
-            raise AuthenticationError("GET /metrics needs the metrics bearer token")
-    elif not _loopback(request.client.host if request.client else ""):
+    access = scrape_access(
+        token.get_secret_value() if token is not None else None,
+        request.headers.get("authorization", ""),
+        request.client.host if request.client else "",
+    )
+    if access is Scrape.BAD_TOKEN:
+        raise AuthenticationError("GET /metrics needs the metrics bearer token")
+    if access is Scrape.NOT_LOOPBACK:
         raise PermissionDeniedError(
             "set observability.metrics_token to scrape /metrics from another host"
         )
     return Response(comps.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
